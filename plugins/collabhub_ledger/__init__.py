@@ -1,0 +1,1 @@
+"""Spreadsheet ledger connector (.xlsx and .csv)."""
