@@ -258,6 +258,9 @@ class Connector(ABC):
     async def check(self) -> CheckResult:
         """Test credentials and the permissions the configured streams and writers need."""
 
+    async def maintain(self, sink: WebhookSink) -> None:
+        """Periodic upkeep before each run (e.g. renew webhook subscriptions); default none."""
+
     def webhook_app(self, sink: WebhookSink) -> ASGIApp | None:
         """An ASGI app receiving this connector's webhooks, or ``None`` when it has none."""
         return None

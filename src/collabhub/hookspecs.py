@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from collabhub.connector import Connector
     from collabhub.model import PersonRef
+    from collabhub.testing.simulator import SimulatorSpec
 
 hookspec = pluggy.HookspecMarker("collabhub")
 hookimpl = pluggy.HookimplMarker("collabhub")
@@ -33,6 +34,11 @@ def register_connectors(register: Callable[[type[Connector]], None]) -> None:
 @hookspec
 def register_commands(cli: typer.Typer) -> None:
     """Add commands to the ``collabhub`` command line."""
+
+
+@hookspec
+def register_simulators(register: Callable[[SimulatorSpec], None]) -> None:
+    """Register simulators (for ``collabhub demo`` and tests) by calling ``register(SimulatorSpec(...))``."""
 
 
 # -- sync time -------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class PluginHost:
         self._versions: dict[str, str | None] = {}
         self._connectors: dict[str, type[Connector]] = {}
         self._connector_plugin: dict[str, str] = {}
+        self._simulators: dict[str, Any] = {}
         if load_entry_points:
             self._load_entry_points(allow if allow is not None else _allow_list_from_env())
         self.check()
@@ -82,6 +83,7 @@ class PluginHost:
             raise PluginError(f"plugin {name!r} is registered twice: {exc}") from exc
         self._versions[name] = version
         self._collect_connectors(plugin, name)
+        self._collect_simulators(plugin, name)
 
     def unregister(self, name: str) -> None:
         plugin = self.pm.unregister(name=name)
@@ -114,6 +116,20 @@ class PluginHost:
             self._connector_plugin[ctype] = plugin_name
 
         impl(register=register)
+
+    def _collect_simulators(self, plugin: object, plugin_name: str) -> None:
+        impl = getattr(plugin, "register_simulators", None)
+        if impl is None:
+            return
+
+        def register(spec: Any) -> None:
+            self._simulators[spec.name] = spec
+
+        impl(register=register)
+
+    def simulators(self) -> dict[str, Any]:
+        """Simulator specs by demo connector name (see ``collabhub.testing.simulator.SimulatorSpec``)."""
+        return dict(self._simulators)
 
     def check(self) -> None:
         """Fail on hook implementations that match no hookspec (a misspelled hook)."""

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["Call", "Faults", "Simulator", "free_port"]
+__all__ = ["Call", "Faults", "Simulator", "SimulatorSpec", "free_port"]
 
 
 class _CloseConnection(Exception):
@@ -244,6 +244,21 @@ class Simulator:
         """POST a webhook to the hub, as the vendor would."""
         with httpx.Client(timeout=timeout) as client:
             return client.post(url, content=body, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+@dataclass(frozen=True)
+class SimulatorSpec:
+    """How ``collabhub demo`` starts a plugin's simulator and points a connector at it.
+
+    ``create`` builds the simulator seeded from the sample company (not yet started);
+    ``settings`` returns the connector settings (as the YAML would hold them) that reach the
+    started simulator; ``name`` is the connector instance name the demo gives it.
+    """
+
+    connector_type: str
+    name: str
+    create: Callable[[Any], Simulator]
+    settings: Callable[[Simulator], dict[str, Any]]
 
 
 def json_error(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""collabhub jira connector."""

@@ -1,0 +1,1 @@
+"""collabhub m365 connector."""
