@@ -260,6 +260,7 @@ class Connector(ABC):
 
     async def maintain(self, sink: WebhookSink) -> None:
         """Periodic upkeep before each run (e.g. renew webhook subscriptions); default none."""
+        return None
 
     def webhook_app(self, sink: WebhookSink) -> ASGIApp | None:
         """An ASGI app receiving this connector's webhooks, or ``None`` when it has none."""
