@@ -109,10 +109,11 @@ class SourceRef(_Model):
 
 
 class PersonRef(_Model):
-    """A person as one source system names them; resolved to a hub person by identity."""
+    """A person as one source system names them; ``person_id`` is the hub person identity found."""
 
     connector: str
     external_id: str | None = None
+    person_id: int | None = None
     display_name: str | None = None
     email: str | None = None
     mobile: str | None = None
