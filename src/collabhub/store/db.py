@@ -1,0 +1,170 @@
+"""Engine setup, transactions and migrations shared by every part of the store.
+
+SQLite connections get WAL, ``synchronous=NORMAL``, foreign keys and a busy timeout, and
+SQLAlchemy (not the ``sqlite3`` module) emits BEGIN: read transactions are ``BEGIN DEFERRED``,
+write transactions ``BEGIN IMMEDIATE`` so that two processes writing the same file queue up
+on the busy timeout instead of failing on a lock upgrade. PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from collabhub.errors import StoreError
+
+__all__ = ["MIGRATIONS_DIR", "StoreBase", "chunked", "dump_json"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+CHUNK = 500  # keys per IN list: far below SQLite's and PostgreSQL's bind-parameter limits
+# pg_advisory_xact_lock keys; arbitrary constants that name what they serialise.
+MIGRATION_LOCK_KEY = 0x636F6C6C_01
+CHANGES_LOCK_KEY = 0x636F6C6C_02
+
+_WRITE_OPTION = "collabhub_write"
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def dump_json(value: Any) -> str:
+    """JSON for every JSON column: compact, UTF-8, unknown types as text, no NUL characters.
+
+    PostgreSQL's JSONB cannot hold ``\\u0000``; it is dropped so one odd remote string cannot
+    fail a whole page.
+    """
+    dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    if "\\u0000" in dumped:
+        dumped = _NUL_ESCAPE.sub(r"\1", dumped)
+    return dumped
+
+
+def _create_engine(url: str, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, json_serializer=dump_json, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show its scheme only
+        return url.split(":", 1)[0] + ":…"
+
+
+class StoreBase:
+    """Engine, clock and transaction helpers; the store's feature mixins build on this."""
+
+    def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], datetime] | None = None) -> None:
+        """Open (lazily) the database at ``url``; ``clock`` returns the aware 'now' (tests move it)."""
+        self.url = url
+        try:
+            self.engine: Engine = _create_engine(url, echo)
+        except Exception as exc:
+            raise StoreError(
+                f"cannot use store URL {_safe_url(url)}: {exc}",
+                hint="set store.url (or COLLABHUB_DATABASE_URL) to sqlite:///FILE or postgresql+psycopg://...",
+            ) from exc
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({_safe_url(self.url)!r})"
+
+    @property
+    def dialect_name(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def now(self) -> datetime:
+        """The store clock (UTC-aware)."""
+        value = self._clock()
+        if value.tzinfo is None:
+            raise ValueError("the store clock returned a naive datetime; return an aware one")
+        return value.astimezone(UTC)
+
+    def insert(self, table: Any) -> Any:
+        """The dialect's INSERT (it has ``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
+        return postgresql.insert(table) if self.is_postgres else sqlite.insert(table)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success, rolls back on error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def advisory_lock(self, conn: Connection, key: int) -> None:
+        """Serialise with other transactions on ``key`` until commit (PostgreSQL; SQLite has one writer)."""
+        if self.is_postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration up to head; a no-op when already there."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        try:
+            with self.write() as conn:
+                self.advisory_lock(conn, MIGRATION_LOCK_KEY)
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(
+                f"cannot open the store at {_safe_url(self.url)}: {exc.orig}",
+                hint="check store.url (or COLLABHUB_DATABASE_URL) and that the database is running",
+            ) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,355 @@
+"""The hot path: commit one page of entities, its change records and its cursor in one transaction.
+
+Work per page is a fixed number of set-based statements (each IN list chunked at ~500 keys):
+one SELECT of the existing rows, one links lookup for echo suppression, one bulk INSERT, one
+executemany UPDATE, one bulk INSERT of change records, plus the deletes, sweep, quarantine and
+cursor statements when the page carries them. Nothing is read or written row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from collabhub.model import Entity, EntityKind, content_hash, echo_fingerprint
+from collabhub.store.db import CHANGES_LOCK_KEY, StoreBase, chunked
+from collabhub.store.rows import PageStats, QuarantineItem
+from collabhub.store.schema import changes, cursors, entities, links, quarantine
+
+__all__ = ["PageMixin"]
+
+RAW_LIMIT = 64 * 1024  # characters of a quarantined raw record kept
+
+
+@dataclass
+class _Incoming:
+    """One entity of the page, prepared for the database."""
+
+    entity: Entity
+    kind: str
+    external_id: str
+    data: dict[str, Any]
+    hash: str
+    deleted: bool
+    updated_at: datetime
+
+
+@dataclass
+class _Existing:
+    id: int
+    content_hash: str
+    version: int
+    deleted: bool
+
+
+def _own_time(entity: Entity, now: datetime) -> datetime:
+    """The entity's own updated (or start) time, else ``now``; dates count as midnight UTC."""
+    for value in (getattr(entity, "updated", None), entity.source.updated, getattr(entity, "start", None)):
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return now
+
+
+def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tuple[str, str], _Incoming]:
+    """Key, JSON and hash per entity; a key repeated within the page keeps its last occurrence."""
+    prepared: dict[tuple[str, str], _Incoming] = {}
+    for entity in batch:
+        if entity.source.connector != connector:
+            raise ValueError(
+                f"entity {entity.key} belongs to connector {entity.source.connector!r}, "
+                f"not {connector!r}: a page holds one connector's entities"
+            )
+        kind = str(entity.kind)
+        item = _Incoming(
+            entity=entity,
+            kind=kind,
+            external_id=entity.source.external_id,
+            data=entity.model_dump(mode="json"),
+            hash=content_hash(entity),
+            deleted=entity.deleted,
+            updated_at=_own_time(entity, now),
+        )
+        prepared[(kind, item.external_id)] = item
+    return prepared
+
+
+def _raw_json(raw: Any) -> Any:
+    """A quarantined record as JSON, cut to :data:`RAW_LIMIT` characters when huge."""
+    if raw is None:
+        return None
+    text = json.dumps(raw, ensure_ascii=False, default=str)
+    if len(text) <= RAW_LIMIT:
+        return json.loads(text)
+    return {"truncated": True, "size": len(text), "head": text[:RAW_LIMIT]}
+
+
+def _by_kind(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for kind, external_id in keys:
+        grouped.setdefault(kind, []).append(external_id)
+    return grouped
+
+
+class _PageWriter:
+    """Applies one page inside an open write transaction; collects change records and stats."""
+
+    def __init__(self, store: StoreBase, conn: Connection, connector: str, run_id: int | None, now: datetime) -> None:
+        self.store = store
+        self.conn = conn
+        self.connector = connector
+        self.run_id = run_id
+        self.now = now
+        self.stats = PageStats()
+        self.change_rows: list[dict[str, Any]] = []
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Existing]:
+        found: dict[tuple[str, str], _Existing] = {}
+        cols = (entities.c.id, entities.c.kind, entities.c.external_id, entities.c.content_hash,
+                entities.c.version, entities.c.deleted)
+        for kind, ids in _by_kind(keys).items():
+            for chunk in chunked(ids):
+                stmt = select(*cols).where(
+                    entities.c.connector == self.connector, entities.c.kind == kind, entities.c.external_id.in_(chunk)
+                )
+                for row in self.conn.execute(stmt):
+                    found[(row.kind, row.external_id)] = _Existing(row.id, row.content_hash, row.version, row.deleted)
+        return found
+
+    def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
+        """Keys whose writer-controlled fields equal what the hub itself wrote there."""
+        wanted = {(c.kind, c.external_id): fp for c in candidates if (fp := echo_fingerprint(c.entity)) is not None}
+        if not wanted:
+            return set()
+        written: dict[str, set[str]] = {}
+        ids = sorted({external_id for _, external_id in wanted})
+        for chunk in chunked(ids):
+            stmt = select(links.c.target_external_id, links.c.fingerprint).where(
+                links.c.target_connector == self.connector,
+                links.c.target_external_id.in_(chunk),
+                links.c.fingerprint.is_not(None),
+            )
+            for row in self.conn.execute(stmt):
+                written.setdefault(row.target_external_id, set()).add(row.fingerprint)
+        return {key for key, fp in wanted.items() if fp in written.get(key[1], ())}
+
+    # -- writes --------------------------------------------------------------------------
+
+    def upsert(self, incoming: dict[tuple[str, str], _Incoming]) -> None:
+        existing = self.existing(incoming)
+        inserts: list[_Incoming] = []
+        updates: list[tuple[_Incoming, _Existing]] = []
+        for key, item in incoming.items():
+            old = existing.get(key)
+            if old is None:
+                if item.deleted:
+                    continue  # a delete of something never stored: nothing to record
+                inserts.append(item)
+            elif (old.deleted and item.deleted) or (old.deleted == item.deleted and old.content_hash == item.hash):
+                self.stats.unchanged += 1  # same content, or already marked deleted
+            else:
+                updates.append((item, old))
+
+        echoes = self.echo_keys(inserts + [i for i, _ in updates if not i.deleted])
+        self._insert(inserts, echoes)
+        self._update(updates, echoes)
+
+    def _insert(self, items: list[_Incoming], echoes: set[tuple[str, str]]) -> None:
+        if not items:
+            return
+        rows = [
+            {
+                "connector": self.connector, "kind": i.kind, "external_id": i.external_id, "version": 1,
+                "content_hash": i.hash, "deleted": False, "data": i.data,
+                "department": i.entity.department, "project": i.entity.project,
+                "updated_at": i.updated_at, "first_seen": self.now, "last_changed": self.now,
+            }
+            for i in items
+        ]
+        stmt = entities.insert().returning(entities.c.id, sort_by_parameter_order=True)
+        ids = [row.id for row in self.conn.execute(stmt, rows)]
+        for item, entity_id in zip(items, ids, strict=True):
+            if (item.kind, item.external_id) in echoes:
+                self.stats.echoes += 1
+                continue
+            self.stats.created += 1
+            self._change(entity_id, item.kind, item.external_id, "create", 1, item.hash)
+
+    def _update(self, pairs: list[tuple[_Incoming, _Existing]], echoes: set[tuple[str, str]]) -> None:
+        if not pairs:
+            return
+        stmt = (
+            update(entities)
+            .where(entities.c.id == bindparam("b_id"))
+            .values(
+                data=bindparam("b_data"), content_hash=bindparam("b_hash"), version=bindparam("b_version"),
+                deleted=bindparam("b_deleted"), updated_at=bindparam("b_updated_at"),
+                department=bindparam("b_department"), project=bindparam("b_project"),
+                last_changed=bindparam("b_now"),
+            )
+        )
+        params = [
+            {
+                "b_id": old.id, "b_data": item.data, "b_hash": item.hash, "b_version": old.version + 1,
+                "b_deleted": item.deleted, "b_updated_at": item.updated_at, "b_department": item.entity.department,
+                "b_project": item.entity.project, "b_now": self.now,
+            }
+            for item, old in pairs
+        ]
+        self.conn.execute(stmt, params)
+        for item, old in pairs:
+            key = (item.kind, item.external_id)
+            if item.deleted:
+                self.stats.deleted += 1
+                op = "delete"
+            elif key in echoes:
+                self.stats.echoes += 1
+                continue
+            else:
+                self.stats.updated += 1
+                op = "update"
+            self._change(old.id, item.kind, item.external_id, op, old.version + 1, item.hash)
+
+    def mark_deleted(self, kind: str, where: ColumnElement[bool]) -> None:
+        """Mark matching non-deleted rows of ``kind`` deleted (version + 1) and record the deletes."""
+        stmt = (
+            update(entities)
+            .where(entities.c.connector == self.connector, entities.c.kind == kind,
+                   entities.c.deleted.is_(False), where)
+            .values(deleted=True, version=entities.c.version + 1, last_changed=self.now)
+            .returning(entities.c.id, entities.c.external_id, entities.c.version, entities.c.content_hash)
+        )
+        for row in self.conn.execute(stmt):
+            self.stats.deleted += 1
+            self._change(row.id, kind, row.external_id, "delete", row.version, row.content_hash)
+
+    def delete_ids(self, kind: str, external_ids: Sequence[str]) -> None:
+        for chunk in chunked(sorted(set(external_ids))):
+            self.mark_deleted(kind, entities.c.external_id.in_(chunk))
+
+    def sweep(self, kind: str, present: frozenset[str]) -> None:
+        """Everything of ``kind`` from this connector not in ``present`` is gone remotely."""
+        stmt = select(entities.c.id, entities.c.external_id).where(
+            entities.c.connector == self.connector, entities.c.kind == kind, entities.c.deleted.is_(False)
+        )
+        gone = [row.id for row in self.conn.execute(stmt) if row.external_id not in present]
+        for chunk in chunked(gone):
+            self.mark_deleted(kind, entities.c.id.in_(chunk))
+
+    def _change(self, entity_id: int, kind: str, external_id: str, op: str, version: int, hash_: str) -> None:
+        self.change_rows.append({
+            "entity_id": entity_id, "connector": self.connector, "kind": kind, "external_id": external_id,
+            "op": op, "version": version, "content_hash": hash_, "run_id": self.run_id, "at": self.now,
+        })
+
+    def write_changes(self) -> None:
+        """Insert the change records; on PostgreSQL under a lock so change ids commit in order.
+
+        Readers page through changes by ``id > checkpoint``: an id allocated earlier but
+        committed later would be skipped, so concurrent pages serialise on this last step.
+        """
+        if not self.change_rows:
+            return
+        self.store.advisory_lock(self.conn, CHANGES_LOCK_KEY)
+        self.conn.execute(changes.insert(), self.change_rows)
+
+    def resolve_quarantine(self, external_ids: Sequence[str]) -> None:
+        """Records that now map fine leave quarantine (marked resolved)."""
+        probe = select(quarantine.c.id).where(
+            quarantine.c.resolved.is_(False), quarantine.c.connector == self.connector
+        ).limit(1)
+        if not external_ids or self.conn.execute(probe).first() is None:
+            return
+        for chunk in chunked(sorted(set(external_ids))):
+            self.conn.execute(
+                update(quarantine)
+                .where(quarantine.c.connector == self.connector, quarantine.c.resolved.is_(False),
+                       quarantine.c.external_id.in_(chunk))
+                .values(resolved=True, resolved_at=self.now)
+            )
+
+    def add_quarantine(self, stream: str, items: Sequence[QuarantineItem]) -> None:
+        """Insert quarantine rows; an unresolved older row for the same record is replaced."""
+        if not items:
+            return
+        ids = sorted({i.external_id for i in items if i.external_id is not None})
+        for chunk in chunked(ids):
+            self.conn.execute(
+                delete(quarantine).where(quarantine.c.connector == self.connector, quarantine.c.stream == stream,
+                                         quarantine.c.resolved.is_(False), quarantine.c.external_id.in_(chunk))
+            )
+        rows = [
+            {
+                "connector": self.connector, "stream": stream, "external_id": i.external_id, "reason": i.reason,
+                "raw": _raw_json(i.raw), "run_id": self.run_id, "at": self.now, "resolved": False,
+                "resolved_at": None,
+            }
+            for i in items
+        ]
+        self.conn.execute(quarantine.insert(), rows)
+        self.stats.quarantined += len(rows)
+
+    def write_cursor(self, stream: str, value: Mapping[str, Any] | None, clear: bool) -> None:
+        if clear:
+            self.conn.execute(delete(cursors).where(cursors.c.connector == self.connector, cursors.c.stream == stream))
+        if value is not None:
+            stmt = self.store.insert(cursors).values(
+                connector=self.connector, stream=stream, value=dict(value), updated_at=self.now
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[cursors.c.connector, cursors.c.stream],
+                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+            )
+            self.conn.execute(stmt)
+
+
+class PageMixin(StoreBase):
+    """``Store.apply_page``."""
+
+    def apply_page(
+        self,
+        *,
+        connector: str,
+        stream: str,
+        run_id: int | None,
+        entities: Sequence[Entity],
+        deleted: Sequence[tuple[EntityKind | str, str]] = (),
+        sweep: tuple[EntityKind | str, frozenset[str]] | None = None,
+        quarantine: Sequence[QuarantineItem] = (),
+        cursor: Mapping[str, Any] | None = None,
+        cursor_clear: bool = False,
+    ) -> PageStats:
+        """Commit one page atomically: entities, change records, deletions, quarantine and cursor.
+
+        Unchanged entities (same content hash) write nothing; entities the hub itself wrote,
+        unchanged since (echo fingerprint equals the link's), are stored without a change record.
+        ``deleted`` ids not stored are ignored; ``sweep=(kind, present_ids)`` deletes every other
+        stored id of that kind. ``cursor`` (when given) replaces the stream's cursor; ``cursor_clear``
+        drops it. If anything fails, nothing of the page is kept.
+        """
+        now = self.now()
+        incoming = _prepare(connector, entities, now)
+        with self.write() as conn:
+            writer = _PageWriter(self, conn, connector, run_id, now)
+            writer.upsert(incoming)
+            deletes = _by_kind((str(kind), external_id) for kind, external_id in deleted)
+            for kind, ids in deletes.items():
+                writer.delete_ids(kind, ids)
+            if sweep is not None:
+                kind = str(sweep[0])
+                present = frozenset(sweep[1]) | {k[1] for k, i in incoming.items() if k[0] == kind and not i.deleted}
+                writer.sweep(kind, present)
+            writer.write_changes()
+            writer.resolve_quarantine([i.external_id for i in incoming.values()])
+            writer.add_quarantine(stream, quarantine)
+            writer.write_cursor(stream, cursor, cursor_clear)
+            return writer.stats
