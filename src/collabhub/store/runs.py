@@ -91,6 +91,11 @@ class RunMixin(StoreBase):
         with self.write() as conn:
             return conn.execute(stmt).rowcount == 1
 
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now (expired or not), or None."""
+        with self.read() as conn:
+            return conn.execute(select(locks.c.owner).where(locks.c.name == name)).scalar()
+
     def release_lock(self, name: str, owner: str) -> None:
         """Give the lease back (a no-op when ``owner`` does not hold it)."""
         with self.write() as conn:
