@@ -1,0 +1,365 @@
+"""The sync engine: pull -> normalize -> resolve -> store -> rules -> outbox -> dispatch.
+
+One run of one connector:
+
+1. take the connector's lease in the store (runs of one connector never overlap, across
+   processes and machines; a lease left by a killed process on this host is taken over);
+2. let the connector do its upkeep (``maintain``), then serve queued targeted re-pulls;
+3. for each stream, read pages from the saved cursor; normalise each record (a record that
+   fails mapping is quarantined, the run goes on); resolve identities and departments; commit
+   the page's entities, change records and the stream's new cursor in ONE transaction;
+4. stop between pages when asked (SIGTERM): the page in hand is committed first.
+
+Killed at any point, the next run resumes from the last committed page: nothing lost (the
+cursor never runs ahead of committed entities) and nothing doubled (upserts by key, content
+hashes decide whether anything changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from collabhub.connector import Connector, ConnectorContext, Page, Stream
+from collabhub.errors import CollabhubError, ConnectorError, MappingError, QuotaExhaustedError
+from collabhub.identity import IdentityResolver, IdentityStats
+from collabhub.model import Entity, EntityKind
+
+if TYPE_CHECKING:
+    from collabhub.config import HubConfig
+    from collabhub.plugins import PluginHost
+    from collabhub.store import Store
+
+__all__ = ["Engine", "HubSink", "RunSummary", "StreamSummary"]
+
+log = logging.getLogger(__name__)
+
+LOCK_TTL = 300.0
+
+
+@dataclass
+class StreamSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    echoes: int = 0
+    pages: int = 0
+    error: str | None = None
+
+    def add(self, stats: Any) -> None:
+        for name in ("created", "updated", "unchanged", "deleted", "quarantined", "echoes"):
+            setattr(self, name, getattr(self, name) + getattr(stats, name, 0))
+        self.pages += 1
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
+
+@dataclass
+class RunSummary:
+    connector: str
+    status: str  # ok | partial | failed | interrupted | skipped
+    run_id: int | None = None
+    streams: dict[str, StreamSummary] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    api_calls: int = 0
+    seconds: float = 0.0
+    identity: IdentityStats = field(default_factory=IdentityStats)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(s, name) for s in self.streams.values())
+
+
+class HubSink:
+    """The engine's side of ``WebhookSink``: webhook receivers record through the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def first_seen(self, source: str, event_id: str) -> bool:
+        return await asyncio.to_thread(self.store.first_seen, source, event_id)
+
+    async def request_refresh(self, connector: str, kind: EntityKind, external_ids: Sequence[str]) -> None:
+        await asyncio.to_thread(self.store.request_refresh, connector, str(kind), list(external_ids))
+
+    async def request_resync(self, connector: str, stream: str, reason: str, scope: str | None = None) -> None:
+        log.info("resync of %s/%s requested: %s", connector, stream, reason)
+        if scope is None:
+            await asyncio.to_thread(self.store.set_cursor, connector, stream, None)
+            return
+        cursor = await asyncio.to_thread(self.store.get_cursor, connector, stream) or {}
+        scopes = dict(cursor.get("scopes", {})) if isinstance(cursor.get("scopes"), dict) else {}
+        scopes.pop(scope, None)
+        await asyncio.to_thread(self.store.set_cursor, connector, stream, {**cursor, "scopes": scopes})
+
+    async def mark_deleted(self, connector: str, kind: EntityKind, external_ids: Sequence[str]) -> None:
+        await asyncio.to_thread(
+            self.store.apply_page, connector=connector, stream="webhook", run_id=None, entities=[],
+            deleted=[(kind, e) for e in external_ids])
+
+    async def record_event(self, connector: str, event_type: str, payload: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self.store.record_event, connector, event_type, payload)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_dead(owner: str | None) -> bool:
+    """True when the lease holder is a process of this host that no longer exists."""
+    if not owner:
+        return False
+    try:
+        host, pid, _ = owner.split(":", 2)
+        pid_num = int(pid)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid_num, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Engine:
+    """Runs connectors against a store. One instance per process; holds no cross-run state."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        store: Store,
+        host: PluginHost,
+        *,
+        context_factory: Callable[[str], ConnectorContext] | None = None,
+        stop: asyncio.Event | None = None,
+        on_page: Callable[[str, str, StreamSummary], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.host = host
+        self.sink = HubSink(store)
+        self.identity = IdentityResolver(store, config, host)
+        self._context_factory = context_factory
+        self._connectors: dict[str, Connector] = {}
+        self.stop = stop or asyncio.Event()
+        self.on_page = on_page
+        self.owner = _owner()
+        self._identity_synced = False
+
+    # -- connectors ------------------------------------------------------------------------
+
+    def connector(self, name: str) -> Connector:
+        """The connector instance for a config entry (built once per engine)."""
+        if name not in self._connectors:
+            entry = self.config.connectors[name]
+            cls = self.host.connector_class(entry.type)
+            context = self._context_factory(name) if self._context_factory else ConnectorContext()
+            self._connectors[name] = cls(name, entry.config, context)
+        return self._connectors[name]
+
+    def enabled(self, names: Sequence[str] | None = None) -> list[str]:
+        entries = self.config.connectors
+        if names:
+            unknown = [n for n in names if n not in entries]
+            if unknown:
+                from collabhub.errors import ConfigError
+
+                raise ConfigError(f"no connector named {', '.join(unknown)} in the config",
+                                  hint=f"configured: {', '.join(sorted(entries)) or 'none'}")
+            return list(names)
+        return [n for n, e in entries.items() if e.enabled]
+
+    async def aclose(self) -> None:
+        for connector in self._connectors.values():
+            try:
+                await connector.aclose()
+            except Exception:  # closing must never mask the run's own outcome
+                log.exception("closing connector %s failed", connector.name)
+        self._connectors.clear()
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    async def sync(self, names: Sequence[str] | None = None, *, rules: bool = True) -> list[RunSummary]:
+        """Run the named (or all enabled) connectors one after another, then rules and dispatch."""
+        summaries = []
+        for name in self.enabled(names):
+            if self.stop.is_set():
+                break
+            summaries.append(await self.run_connector(name))
+        if rules and not self.stop.is_set():
+            await self.run_rules()
+        return summaries
+
+    async def run_rules(self) -> dict[str, Any]:
+        """Plan deliveries from the new changes and push the outbox (when rules are configured)."""
+        if not getattr(self.config, "sharing", None):
+            return {}
+        try:
+            from collabhub.rules import RulesEngine
+        except ImportError:  # rules not installed in this build
+            return {}
+        rules = RulesEngine(self.config, self.store)
+        planned = await asyncio.to_thread(rules.plan)
+        connectors = {name: self.connector(name) for name in self.enabled()}
+        dispatched = await rules.dispatch(connectors)
+        return {"planned": planned, "dispatched": dispatched}
+
+    async def run_connector(self, name: str, *, trigger: str = "manual") -> RunSummary:
+        """One run of one connector; never raises for remote or mapping trouble (see the summary)."""
+        started = time.monotonic()
+        lock = f"connector:{name}"
+        if not await asyncio.to_thread(self._acquire, lock):
+            log.info("connector %s is already running elsewhere; skipped", name)
+            return RunSummary(name, "skipped", errors=["another run of this connector holds the lease"])
+        if not self._identity_synced:
+            await asyncio.to_thread(self.identity.sync_config)
+            self._identity_synced = True
+        run_id = await asyncio.to_thread(self.store.start_run, name, trigger=trigger)
+        summary = RunSummary(name, "ok", run_id)
+        connector: Connector | None = None
+        try:
+            connector = self.connector(name)
+            calls_before = connector.api_calls
+            await connector.maintain(self.sink)
+            await self._refreshes(connector, summary, lock)
+            for stream in connector.streams():
+                if self.stop.is_set():
+                    summary.status = "interrupted"
+                    break
+                try:
+                    await self._run_stream(connector, stream, summary, lock)
+                except QuotaExhaustedError as exc:
+                    summary.streams.setdefault(stream.name, StreamSummary()).error = str(exc)
+                    summary.errors.append(f"{stream.name}: {exc} (run stopped, cursor kept; it resumes later)")
+                    summary.status = "partial"
+                    break
+                except (ConnectorError, CollabhubError) as exc:
+                    summary.streams.setdefault(stream.name, StreamSummary()).error = str(exc)
+                    summary.errors.append(f"{stream.name}: {exc}")
+                    summary.status = "partial"
+                if self.stop.is_set():
+                    summary.status = "interrupted"
+                    break
+            summary.api_calls = connector.api_calls - calls_before
+        except CollabhubError as exc:
+            summary.errors.append(str(exc))
+            summary.status = "failed"
+        except Exception as exc:  # a bug in a plugin must not take the daemon down
+            log.exception("connector %s crashed", name)
+            summary.errors.append(f"unexpected {type(exc).__name__}: {exc}")
+            summary.status = "failed"
+        finally:
+            if summary.status == "partial" and summary.streams and all(s.error for s in summary.streams.values()):
+                summary.status = "failed"
+            summary.seconds = time.monotonic() - started
+            counts = {s: v.counts() for s, v in summary.streams.items()}
+            await asyncio.to_thread(self.store.finish_run, run_id, status=summary.status, counts=counts,
+                                    errors=summary.errors)
+            await asyncio.to_thread(self.store.release_lock, lock, self.owner)
+            self.host.run_finished(connector=name, run_id=run_id, status=summary.status, counts=counts)
+        return summary
+
+    def _acquire(self, lock: str) -> bool:
+        if self.store.acquire_lock(lock, self.owner, LOCK_TTL):
+            return True
+        lock_owner = getattr(self.store, "lock_owner", None)
+        holder = lock_owner(lock) if lock_owner else None
+        if _owner_dead(holder):
+            log.warning("taking over the lease of %s from dead process %s", lock, holder)
+            self.store.release_lock(lock, holder)
+            return self.store.acquire_lock(lock, self.owner, LOCK_TTL)
+        return False
+
+    async def _refreshes(self, connector: Connector, summary: RunSummary, lock: str) -> None:
+        """Serve targeted re-pulls queued by webhooks."""
+        requests = await asyncio.to_thread(self.store.take_refresh_requests, connector.name)
+        if not requests:
+            return
+        by_kind: dict[str, list[str]] = {}
+        for kind, ext in requests:
+            by_kind.setdefault(kind, []).append(ext)
+        for stream in connector.streams():
+            ids = by_kind.pop(str(stream.kind), None)
+            if not ids:
+                continue
+            try:
+                async for page in stream.fetch(ids):
+                    await self._commit(connector, stream, page, summary, lock, keep_cursor=True)
+            except NotImplementedError:
+                log.info("stream %s cannot re-pull single objects; the next full read covers them", stream.name)
+            except ConnectorError as exc:
+                summary.errors.append(f"{stream.name} (re-pull): {exc}")
+                await asyncio.to_thread(self.store.request_refresh, connector.name, str(stream.kind), ids)
+
+    async def _run_stream(self, connector: Connector, stream: Stream, summary: RunSummary, lock: str) -> None:
+        cursor = await asyncio.to_thread(self.store.get_cursor, connector.name, stream.name)
+        summary.streams.setdefault(stream.name, StreamSummary())
+        pages = stream.read(cursor)
+        try:
+            async for page in pages:
+                await self._commit(connector, stream, page, summary, lock)
+                if self.stop.is_set():
+                    break
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+
+    async def _commit(self, connector: Connector, stream: Stream, page: Page, summary: RunSummary, lock: str,
+                      *, keep_cursor: bool = False) -> None:
+        entities, quarantine = self._normalize(connector.name, stream, page.records)
+        summary.identity += await asyncio.to_thread(self.identity.resolve, connector.name, entities)
+        kind = page.deleted_kind or stream.kind
+        stats = await asyncio.to_thread(
+            self.store.apply_page,
+            connector=connector.name, stream=stream.name, run_id=summary.run_id, entities=entities,
+            deleted=[(kind, d) for d in page.deleted],
+            sweep=(kind, page.sweep) if page.sweep is not None else None,
+            quarantine=quarantine,
+            cursor=None if keep_cursor else page.cursor,
+        )
+        stream_summary = summary.streams.setdefault(stream.name, StreamSummary())
+        stream_summary.add(stats)
+        await asyncio.to_thread(self.store.renew_lock, lock, self.owner, LOCK_TTL)
+        if self.on_page:
+            self.on_page(connector.name, stream.name, stream_summary)
+
+    def _normalize(self, connector: str, stream: Stream, records: Sequence[Any]) -> tuple[list[Entity], list[Any]]:
+        from collabhub.store import QuarantineItem
+
+        entities: list[Entity] = []
+        quarantine: list[QuarantineItem] = []
+        for record in records:
+            try:
+                produced = list(stream.normalize(record))
+                for entity in produced:
+                    if entity.source.connector != connector:
+                        raise MappingError(f"entity claims connector {entity.source.connector!r}, "
+                                           f"expected {connector!r}")
+            except (MappingError, ValidationError, ValueError, KeyError, TypeError) as exc:
+                reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
+                quarantine.append(QuarantineItem(external_id=_safe_id(stream, record), reason=reason[:2000],
+                                                 raw=record))
+                continue
+            entities.extend(produced)
+        return entities, quarantine
+
+
+def _safe_id(stream: Stream, record: Any) -> str | None:
+    try:
+        return stream.record_id(record)
+    except Exception:
+        return None

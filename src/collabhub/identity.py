@@ -1,0 +1,266 @@
+"""People and departments across systems.
+
+Every ``PersonRef`` an entity carries (a Jira accountId, an Entra object id, a Feishu open_id, a
+DingTalk userid...) is joined to one hub person:
+
+1. a known identity link (connector, external id) wins, and manual links from config come first;
+2. otherwise the hard keys the reference carries (email, mobile, employee id, plus keys a
+   ``resolve_person`` plugin hook adds) are looked up: exactly one person -> link it;
+3. two or more different people -> the reference is **ambiguous** and goes to the review list;
+4. no person but a hard key -> a new hub person (a key is not a guess);
+5. no key at all (e.g. a Jira account with a hidden email) -> **unmatched**, on the review list.
+
+Nothing is ever matched by display name. ``collabhub identity review`` lists steps 3 and 5.
+Departments map from source ids (Jira project keys, OA department ids) to config departments
+through the ``aliases`` in config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from collabhub.model import Entity, Person, PersonRef
+
+if TYPE_CHECKING:
+    from collabhub.config import HubConfig
+    from collabhub.plugins import PluginHost
+    from collabhub.store import Store
+
+__all__ = ["IdentityResolver", "IdentityStats", "normalize_email", "normalize_mobile"]
+
+
+def normalize_email(value: str | None) -> str | None:
+    value = (value or "").strip().lower()
+    return value if "@" in value else None
+
+
+def normalize_mobile(value: str | None) -> str | None:
+    digits = re.sub(r"\D", "", value or "")
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits or None
+
+
+def normalize_employee_id(value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    return value or None
+
+
+@dataclass
+class IdentityStats:
+    linked: int = 0
+    created: int = 0
+    ambiguous: int = 0
+    unmatched: int = 0
+
+    def __iadd__(self, other: IdentityStats) -> IdentityStats:
+        self.linked += other.linked
+        self.created += other.created
+        self.ambiguous += other.ambiguous
+        self.unmatched += other.unmatched
+        return self
+
+
+@dataclass
+class _Keys:
+    email: str | None = None
+    mobile: str | None = None
+    employee_id: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def any(self) -> bool:
+        return bool(self.email or self.mobile or self.employee_id)
+
+
+class IdentityResolver:
+    """Resolves person references page by page with a few bulk queries and a per-run cache."""
+
+    def __init__(self, store: Store, config: HubConfig | None = None, host: PluginHost | None = None) -> None:
+        self.store = store
+        self.config = config
+        self.host = host
+        self._cache: dict[tuple[str, str], int | None] = {}
+
+    # -- config ----------------------------------------------------------------------------
+
+    def sync_config(self) -> None:
+        """Make sure every person in config exists and their listed ids are linked to them."""
+        if self.config is None:
+            return
+        links: list[tuple[str, str, int, str]] = []
+        for person in getattr(self.config, "people", None) or []:
+            keys = _Keys(normalize_email(getattr(person, "email", None)),
+                         normalize_mobile(getattr(person, "mobile", None)),
+                         normalize_employee_id(getattr(person, "employee_id", None)))
+            dept = getattr(person, "department", None)
+            found = self._candidates([keys])
+            ids = {c.id for c in found if _matches(c, keys)}
+            if len(ids) == 1:
+                pid = ids.pop()
+            else:
+                pid = self.store.create_person(name=person.name, email=keys.email, mobile=keys.mobile,
+                                               employee_id=keys.employee_id, departments=[dept] if dept else [])
+            for connector, value in (getattr(person, "ids", None) or {}).items():
+                for ext in value if isinstance(value, list) else [value]:
+                    links.append((connector, str(ext), pid, "config"))
+                    self._cache[(connector, str(ext))] = pid
+        if links:
+            self.store.link_identities(links)
+
+    # -- departments -----------------------------------------------------------------------
+
+    def map_department(self, connector: str, source_id: str | None) -> str | None:
+        if not source_id or self.config is None:
+            return source_id
+        mapped = self.config.department_for(connector, source_id)
+        return mapped or source_id
+
+    def map_project(self, connector: str, source_id: str | None) -> str | None:
+        if not source_id or self.config is None:
+            return source_id
+        finder = getattr(self.config, "project_for", None)
+        mapped = finder(connector, source_id) if finder else None
+        return mapped or source_id
+
+    # -- entities --------------------------------------------------------------------------
+
+    def resolve(self, connector: str, entities: Sequence[Entity]) -> IdentityStats:
+        """Map departments and projects, join every person reference; mutates the entities."""
+        refs: list[PersonRef] = []
+        for entity in entities:
+            src_dept = entity.department
+            entity.department = self.map_department(connector, src_dept)
+            if src_dept and entity.department != src_dept:
+                entity.extra.setdefault("source_department", src_dept)
+            if isinstance(entity, Person):
+                entity.departments = [self.map_department(connector, d) or d for d in entity.departments]
+                if entity.department is None and entity.departments:
+                    entity.department = entity.departments[0]
+                refs.append(PersonRef(connector=connector, external_id=entity.source.external_id,
+                                      display_name=entity.name, email=entity.email, mobile=entity.mobile,
+                                      employee_id=entity.employee_id))
+            src_proj = entity.project
+            entity.project = self.map_project(connector, src_proj)
+            refs.extend(entity.person_refs())
+        stats = self._resolve_refs(refs, entities)
+        return stats
+
+    def _resolve_refs(self, refs: list[PersonRef], entities: Sequence[Entity]) -> IdentityStats:
+        stats = IdentityStats()
+        if not refs:
+            return stats
+        # 1. known links (cache, then one query per connector)
+        unknown: dict[str, set[str]] = {}
+        for ref in refs:
+            if ref.external_id and (ref.connector, ref.external_id) not in self._cache:
+                unknown.setdefault(ref.connector, set()).add(ref.external_id)
+        for connector, ext_ids in unknown.items():
+            found = self.store.identities_for(connector, sorted(ext_ids))
+            for ext in ext_ids:
+                self._cache[(connector, ext)] = found.get(ext)
+
+        # 2. keys for the rest
+        todo: list[tuple[PersonRef, _Keys]] = []
+        for ref in refs:
+            pid = self._cache.get((ref.connector, ref.external_id)) if ref.external_id else None
+            if pid is not None:
+                ref.person_id = pid
+                continue
+            todo.append((ref, self._keys(ref)))
+        if not todo:
+            return stats
+        candidates = self._candidates([k for _, k in todo])
+        new_links: list[tuple[str, str, int, str]] = []
+        created_by_key: dict[tuple[str, str], int] = {}
+        for ref, keys in todo:
+            matches: dict[int, str] = {}
+            for c in candidates:
+                how = _match_how(c, keys)
+                if how:
+                    matches.setdefault(c.id, how)
+            for kname, kval in (("email", keys.email), ("mobile", keys.mobile), ("employee_id", keys.employee_id)):
+                if kval and (kname, kval) in created_by_key:
+                    matches.setdefault(created_by_key[(kname, kval)], kname)
+            if len(matches) == 1:
+                pid, how = next(iter(matches.items()))
+                stats.linked += 1
+            elif len(matches) > 1:
+                self._review(ref, "ambiguous", sorted(matches))
+                stats.ambiguous += 1
+                continue
+            elif keys.any():
+                pid = self.store.create_person(
+                    name=ref.display_name or keys.email or keys.employee_id or keys.mobile or "?",
+                    email=keys.email, mobile=keys.mobile, employee_id=keys.employee_id, departments=[])
+                for kname, kval in (("email", keys.email), ("mobile", keys.mobile),
+                                    ("employee_id", keys.employee_id)):
+                    if kval:
+                        created_by_key[(kname, kval)] = pid
+                how = "new"
+                stats.created += 1
+            else:
+                self._review(ref, "unmatched", [])
+                stats.unmatched += 1
+                continue
+            ref.person_id = pid
+            if ref.external_id:
+                self._cache[(ref.connector, ref.external_id)] = pid
+                new_links.append((ref.connector, ref.external_id, pid, how))
+        if new_links:
+            self.store.link_identities(_dedupe(new_links))
+        # every reference with the same external id gets the same answer
+        for entity in entities:
+            for ref in entity.person_refs():
+                if ref.person_id is None and ref.external_id:
+                    ref.person_id = self._cache.get((ref.connector, ref.external_id))
+        return stats
+
+    def _keys(self, ref: PersonRef) -> _Keys:
+        keys = _Keys(normalize_email(ref.email), normalize_mobile(ref.mobile), normalize_employee_id(ref.employee_id))
+        if self.host is not None:
+            extra = self.host.resolve_person(ref) or {}
+            keys.email = keys.email or normalize_email(extra.get("email"))
+            keys.mobile = keys.mobile or normalize_mobile(extra.get("mobile"))
+            keys.employee_id = keys.employee_id or normalize_employee_id(extra.get("employee_id"))
+        return keys
+
+    def _candidates(self, keys: Iterable[_Keys]) -> list[Any]:
+        emails, mobiles, emp = set(), set(), set()
+        for k in keys:
+            if k.email:
+                emails.add(k.email)
+            if k.mobile:
+                mobiles.add(k.mobile)
+            if k.employee_id:
+                emp.add(k.employee_id)
+        if not (emails or mobiles or emp):
+            return []
+        return self.store.find_people(emails=sorted(emails), mobiles=sorted(mobiles), employee_ids=sorted(emp))
+
+    def _review(self, ref: PersonRef, reason: str, candidates: list[int]) -> None:
+        ext = ref.external_id or f"name:{ref.display_name or '?'}"
+        self.store.add_review(ref.connector, ext, ref.model_dump(mode="json", exclude_none=True), reason, candidates)
+
+
+def _match_how(person: Any, keys: _Keys) -> str | None:
+    if keys.email and normalize_email(person.email) == keys.email:
+        return "email"
+    if keys.mobile and normalize_mobile(person.mobile) == keys.mobile:
+        return "mobile"
+    if keys.employee_id and normalize_employee_id(person.employee_id) == keys.employee_id:
+        return "employee_id"
+    return None
+
+
+def _matches(person: Any, keys: _Keys) -> bool:
+    return _match_how(person, keys) is not None
+
+
+def _dedupe(links: list[tuple[str, str, int, str]]) -> list[tuple[str, str, int, str]]:
+    seen: dict[tuple[str, str], tuple[str, str, int, str]] = {}
+    for link in links:
+        seen[(link[0], link[1])] = link
+    return list(seen.values())
