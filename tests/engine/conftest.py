@@ -72,3 +72,9 @@ def items_writer() -> Callable[..., Path]:
 @pytest.fixture
 def config_writer() -> Callable[..., Path]:
     return write_config
+
+
+@pytest.fixture(autouse=True)
+def _example_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every engine test can import the example plugin (as an installed plugin would be)."""
+    monkeypatch.syspath_prepend(str(EXAMPLE_DIR))

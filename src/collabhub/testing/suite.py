@@ -268,6 +268,7 @@ class ConnectorSuite:
         second = _run(run())
         assert second.status == "ok", second.errors
         assert second.total("created") == second.total("updated") == second.total("deleted") == 0
+        assert store.count_quarantined() == 0
 
     def test_resume_after_interruption_equals_uninterrupted(self, harness: SuiteHarness, tmp_path: Path) -> None:
         self._skip_if(harness, "resume")
