@@ -125,8 +125,12 @@ def _load(path: str | Path | None, *, host: PluginHost | None, env: Mapping[str,
 
     timezone = sections.timezone if sections is not None else _timezone_or_default(data.get("timezone"))
     entries, disabled = _connector_entries(data.get("connectors"), doc, host, ZoneInfo(timezone), result)
-    result.problems.extend(p.error for p in interpolation
-                           if not (len(p.path) > 2 and p.path[0] == "connectors" and p.path[1] in disabled))
+    unresolved = [p.error for p in interpolation
+                  if not (len(p.path) > 2 and p.path[0] == "connectors" and p.path[1] in disabled)]
+    # a value whose ${VAR} failed may fail validation too: report the cause only
+    masked = {(p.location, p.key) for p in unresolved}
+    result.problems[:] = [p for p in result.problems if (p.location, p.key) not in masked]
+    result.problems.extend(unresolved)
     if sections is not None and not result.problems:
         result.problems.extend(check_references(sections, doc))
     if result.problems:

@@ -7,6 +7,7 @@ in :mod:`collabhub.config.loader`. Sharing rules are kept as raw mappings for th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,12 +71,26 @@ class _Section(BaseModel):
 class StoreSection(_Section):
     """Where the hub keeps its data: an SQLAlchemy URL."""
 
-    url: str = Field(DEFAULT_STORE_URL, description="SQLAlchemy URL; a relative SQLite path is under the working dir")
+    url: str = Field(DEFAULT_STORE_URL, validate_default=True,
+                     description="SQLAlchemy URL; a relative SQLite path is under the working directory")
 
     @field_validator("url")
     @classmethod
     def _absolute_sqlite(cls, url: str) -> str:
         return absolute_sqlite_url(url)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, for logs and status output."""
+        return mask_url_password(self.url)
+
+    def __repr_args__(self) -> Iterator[tuple[str, Any]]:
+        yield "url", self.display_url
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    return re.sub(r"^([\w+.-]+://[^:/@]*:)[^/]*@", r"\1***@", url)
 
 
 def absolute_sqlite_url(url: str, base: Path | None = None) -> str:

@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = ["ENV_PREFIX", "DaemonOverrides", "Settings", "WebhookOverrides"]
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
                                       env_ignore_empty=True)
 
     config: Path | None = None
-    database_url: str | None = None
+    database_url: str | None = Field(None, repr=False)
     load_plugins: str | None = None
     log_level: LogLevel = "INFO"
     timezone: str | None = None
