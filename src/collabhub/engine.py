@@ -282,7 +282,15 @@ class Engine:
         if _owner_dead(holder):
             log.warning("taking over the lease of %s from dead process %s", lock, holder)
             self.store.release_lock(lock, holder)
-            return self.store.acquire_lock(lock, self.owner, LOCK_TTL)
+            if not self.store.acquire_lock(lock, self.owner, LOCK_TTL):
+                return False
+            connector = lock.split(":", 1)[1]
+            for run in self.store.recent_runs(connector=connector, limit=20):
+                if run.status == "running":
+                    self.store.finish_run(run.id, status="interrupted", counts=run.counts or {},
+                                          errors=[*(run.errors or []), f"process {holder} died mid-run; "
+                                                  "the next run resumed from the last committed page"])
+            return True
         return False
 
     async def _refreshes(self, connector: Connector, summary: RunSummary, lock: str) -> None:
