@@ -28,10 +28,11 @@ class EventMixin(StoreBase):
             self.insert(seen_events)
             .values(source=source, event_id=event_id, expires_at=now + timedelta(seconds=ttl_seconds))
             .on_conflict_do_nothing(index_elements=[seen_events.c.source, seen_events.c.event_id])
+            .returning(seen_events.c.event_id)  # rowcount of INSERT is not reliable on every driver
         )
         with self.write() as conn:
             conn.execute(delete(seen_events).where(seen_events.c.expires_at <= now))
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(stmt).first() is not None
 
     def request_refresh(self, connector: str, kind: str, external_ids: Sequence[str]) -> None:
         """Queue a targeted re-pull of these objects (a request already queued is kept once)."""
