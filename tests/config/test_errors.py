@@ -214,7 +214,7 @@ def test_missing_file_names_the_path_and_the_fix(tmp_path, host):
     missing = tmp_path / "nope.yaml"
     error = load_error(missing, host)
     assert str(missing) in error.one_line()
-    assert "does not exist (given on the command line)" in error.message
+    assert error.message == f"config file {missing} does not exist"
     assert "COLLABHUB_CONFIG" in error.hint
 
 

@@ -15,7 +15,13 @@ documents every section.
 
 from collabhub.config._errors import ConfigProblems
 from collabhub.config.hub import ConnectorEntry, HubConfig
-from collabhub.config.loader import DEFAULT_CONFIG_FILE, load_config, resolve_config_path, validate_file
+from collabhub.config.loader import (
+    CONFIG_DIR_ENV,
+    DEFAULT_CONFIG_FILE,
+    load_config,
+    resolve_config_path,
+    validate_file,
+)
 from collabhub.config.sections import (
     ConfigDocument,
     CoordinationOffice,
@@ -29,6 +35,7 @@ from collabhub.config.sections import (
 from collabhub.config.settings import Settings
 
 __all__ = [
+    "CONFIG_DIR_ENV",
     "DEFAULT_CONFIG_FILE",
     "ConfigDocument",
     "ConfigProblems",

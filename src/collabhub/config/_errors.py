@@ -31,10 +31,13 @@ class ConfigProblems(ConfigError):
     def __init__(self, problems: Sequence[ConfigError]) -> None:
         if not problems:
             raise ValueError("ConfigProblems needs at least one problem")
-        first = problems[0]
+        flat: list[ConfigError] = []
+        for problem in problems:  # a nested group contributes each of its problems
+            flat.extend(problem.problems if isinstance(problem, ConfigProblems) else [problem])
+        first = flat[0]
         super().__init__(first.message, location=first.location, key=first.key, hint=first.hint)
-        self.problems: list[ConfigError] = list(problems)
-        self.errors: list[str] = [p.one_line() for p in problems]
+        self.problems: list[ConfigError] = flat
+        self.errors: list[str] = [p.one_line() for p in flat]
 
 
 def is_secret_key(path: Iterable[Any]) -> bool:
@@ -84,7 +87,7 @@ def from_validation_error(
         kind = err["type"]
         key_path: KeyPath = (*path, skipped[-1]) if kind == "missing" and skipped else path
         local = tuple(key_path[len(prefix):])
-        secret = is_secret_key(loc) or _is_secret_field(model, local)
+        secret = is_secret_key(key_path) or _is_secret_field(model, local)
         message, hint = _describe(err, model, local, secret, extra_keys)
         env_var = _override_for(loc, overrides or {})
         if env_var is not None:

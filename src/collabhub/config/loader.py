@@ -38,9 +38,11 @@ from collabhub.schedule import Schedule
 if TYPE_CHECKING:
     from collabhub.plugins import PluginHost
 
-__all__ = ["DEFAULT_CONFIG_FILE", "ENTRY_KEYS", "load_config", "resolve_config_path", "validate_file"]
+__all__ = ["CONFIG_DIR_ENV", "DEFAULT_CONFIG_FILE", "ENTRY_KEYS", "load_config", "resolve_config_path", "validate_file"]
 
 DEFAULT_CONFIG_FILE = "collabhub.yaml"
+CONFIG_DIR_ENV = f"{ENV_PREFIX}CONFIG_DIR"
+NESTED_SETTINGS_KEY = "settings"
 ENTRY_KEYS = ("type", "enabled", "schedule")
 _FIX_PATH = (f"create it (config/reference.yaml documents every option), pass --config FILE, "
              f"or set {ENV_PREFIX}CONFIG")
@@ -81,12 +83,18 @@ def validate_file(path: str | Path | None = None, *, host: PluginHost | None = N
     return [problem.one_line() for problem in _load(path, host=host, env=env).problems]
 
 
-def resolve_config_path(path: str | Path | None, settings: Settings) -> tuple[Path, str]:
-    """Which file to read, and a note on how it was chosen (for the not-found message)."""
+def resolve_config_path(path: str | Path | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+    """Which file to read: ``path``, else ``$COLLABHUB_CONFIG``, else ``./collabhub.yaml``."""
+    environ = os.environ if env is None else env
+    return _choose_path(path, _path_or_none(environ.get(f"{ENV_PREFIX}CONFIG")))[0]
+
+
+def _choose_path(path: str | Path | None, from_env: Path | None) -> tuple[Path, str]:
+    """The file to read, and a note on how it was chosen (for the not-found message)."""
     if path is not None:
-        return Path(path), "given on the command line"
-    if settings.config is not None:
-        return settings.config, f"from {ENV_PREFIX}CONFIG"
+        return Path(path), ""
+    if from_env is not None:
+        return from_env, f"from {ENV_PREFIX}CONFIG"
     return Path(DEFAULT_CONFIG_FILE), "the default, in the working directory"
 
 
@@ -98,10 +106,14 @@ def _load(path: str | Path | None, *, host: PluginHost | None, env: Mapping[str,
     except ValidationError as exc:
         result.problems.extend(_settings_problems(exc))
         settings = Settings.model_construct(config=_path_or_none(environ.get(f"{ENV_PREFIX}CONFIG")))
-    source, how = resolve_config_path(path, settings)
+    source, how = _choose_path(path, settings.config)
     text = _read(source, how, result)
     if text is None:
         return result
+    config_dir = str(source.resolve().parent)
+    if env is None:  # plugins resolve relative paths against it at run time
+        os.environ[CONFIG_DIR_ENV] = config_dir
+    environ = {**environ, CONFIG_DIR_ENV: config_dir}
     try:
         doc = parse_yaml(text, str(source))
     except ConfigError as exc:
@@ -151,10 +163,11 @@ def _read(source: Path, how: str, result: _Load) -> str | None:
     try:
         return source.read_text(encoding="utf-8")
     except FileNotFoundError:
-        result.problems.append(ConfigError(f"config file {name} does not exist ({how})", location=name,
+        note = f" ({how})" if how else ""
+        result.problems.append(ConfigError(f"config file {name} does not exist{note}", location=name,
                                            hint=_FIX_PATH))
     except IsADirectoryError:
-        result.problems.append(ConfigError(f"config path {name} is a directory, not a file ({how})",
+        result.problems.append(ConfigError(f"config path {name} is a directory, not a file",
                                            location=name, hint="point at the YAML file itself"))
     except UnicodeDecodeError as exc:
         result.problems.append(ConfigError(f"config file {name} is not UTF-8 text (byte {exc.start})",
@@ -231,17 +244,37 @@ def _connector_entry(name: str, raw: dict[str, Any], doc: YamlDocument, host: Pl
             ok = False
             result.problems.append(ConfigError(str(exc), location=doc.locate((*prefix, "schedule")),
                                                key=dotted((*prefix, "schedule"))))
-    own = {key: value for key, value in raw.items() if key not in ENTRY_KEYS}
+    own, own_prefix = _own_settings(raw, prefix, connector_class.Config, doc, result)
+    if own is None:
+        return None
     try:
         config = connector_class.Config.model_validate(own)
     except ValidationError as exc:
-        result.problems.extend(from_validation_error(exc, doc, prefix=prefix, model=connector_class.Config,
-                                                     extra_keys=ENTRY_KEYS))
+        result.problems.extend(from_validation_error(exc, doc, prefix=own_prefix, model=connector_class.Config,
+                                                     extra_keys=ENTRY_KEYS if own_prefix == prefix else ()))
         return None
     if not ok:
         return None
     return ConnectorEntry(name=name, type=header.type, enabled=header.enabled, schedule=schedule,
                           config=config, location=doc.locate(prefix))
+
+
+def _own_settings(raw: dict[str, Any], prefix: KeyPath, config_class: type[BaseModel], doc: YamlDocument,
+                  result: _Load) -> tuple[dict[str, Any] | None, KeyPath]:
+    """The plugin's own keys: beside ``type:``, or (also accepted) in a nested ``settings:`` mapping."""
+    own = {key: value for key, value in raw.items() if key not in ENTRY_KEYS}
+    nested = own.get(NESTED_SETTINGS_KEY)
+    if NESTED_SETTINGS_KEY in config_class.model_fields or not isinstance(nested, dict):
+        return own, prefix
+    beside = [key for key in own if key != NESTED_SETTINGS_KEY]
+    if beside:
+        path = (*prefix, beside[0])
+        result.problems.append(ConfigError(
+            "this connector's settings are split between `settings:` and the entry itself",
+            location=doc.locate(path, key=True), key=dotted(path),
+            hint="put every key of the connector under `settings:`, or every key beside `type:`"))
+        return None, prefix
+    return nested, (*prefix, NESTED_SETTINGS_KEY)
 
 
 def _settings_problems(exc: ValidationError) -> list[ConfigError]:

@@ -61,7 +61,16 @@ def _check_email(value: str) -> str:
 Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 IdList = Annotated[list[str], BeforeValidator(_as_id_list)]
 Email = Annotated[str, AfterValidator(_check_email)]
-ConnectorName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+_CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _check_connector_name(value: str) -> str:
+    if not _CONNECTOR_NAME.match(value):
+        raise ValueError("a connector name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+ConnectorName = Annotated[str, AfterValidator(_check_connector_name)]
 
 
 class _Section(BaseModel):
