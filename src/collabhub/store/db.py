@@ -57,7 +57,9 @@ def dump_json(value: Any) -> str:
 
 
 def _create_engine(url: str, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, json_serializer=dump_json, pool_pre_ping=True)
+    server = not url.startswith("sqlite")
+    # a server connection may die while pooled (restart, idle timeout): test it on checkout
+    engine = create_engine(url, echo=echo, json_serializer=dump_json, pool_pre_ping=server)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
