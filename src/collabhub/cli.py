@@ -374,6 +374,17 @@ def _person_label(store: Store, pid: int) -> str:
     return f"#{pid} {person.name} <{person.email or '-'}>" if person else f"#{pid}"
 
 
+@app.command()
+def demo(
+    config: Annotated[Path, typer.Option("--config", "-c", help="the demo config")] = Path("config/demo.yaml"),
+    keep_running: Annotated[bool, typer.Option("--keep-running", help="leave the daemon and simulators up")] = False,
+) -> None:
+    """Start every simulator with the sample company, run one full cycle, print a summary."""
+    from collabhub.demo import run_demo
+
+    run_demo(config, _host(), keep_running=keep_running, console=console)
+
+
 def _mount_optional() -> None:
     """Commands of optional core parts (rules, demo), mounted when present."""
     try:
