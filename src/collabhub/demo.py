@@ -223,7 +223,12 @@ def room_conflicts(store: Store) -> list[tuple[str, str, str]]:
     out = []
     for (connector, room), spans in by_room.items():
         spans.sort()
-        for (s1, e1, t1), (s2, e2, t2) in zip(spans, spans[1:], strict=False):
-            if s2 < e1:
-                out.append((f"{connector}/{room}", f"{t1} {s1:%m-%d %H:%M}", f"{t2} {s2:%m-%d %H:%M}"))
+        latest: tuple[datetime, datetime, str] | None = None
+        for span in spans:
+            start, _, title = span
+            if latest is not None and start < latest[1] and (start, span[1]) != (latest[0], latest[1]):
+                earlier = f"{latest[2]} {latest[0]:%m-%d %H:%M}"
+                out.append((f"{connector}/{room}", earlier, f"{title} {start:%m-%d %H:%M}"))
+            if latest is None or span[1] > latest[1]:
+                latest = span
     return out
