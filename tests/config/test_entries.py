@@ -57,7 +57,8 @@ def test_settings_split_between_block_and_entry_is_an_error(write, host):
 
 
 def test_config_folder_is_exported_and_interpolatable(write, host, tmp_path, monkeypatch):
-    monkeypatch.delenv("COLLABHUB_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("COLLABHUB_CONFIG_DIR", "restored-after-the-test")
+    monkeypatch.delenv("COLLABHUB_CONFIG_DIR")
     path = write("""
         store:
           url: sqlite:///${COLLABHUB_CONFIG_DIR}/hub.db

@@ -108,7 +108,7 @@ def test_missing_default_file_says_how_it_was_chosen(host, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as info:
         load_config(host=host, env={})
-    assert info.value.one_line().startswith("collabhub.yaml: config file collabhub.yaml does not exist "
+    assert info.value.one_line().startswith("config file collabhub.yaml does not exist "
                                             "(the default, in the working directory)")
     with pytest.raises(ConfigError, match=r"does not exist \(from COLLABHUB_CONFIG\)"):
         load_config(host=host, env={"COLLABHUB_CONFIG": "missing.yaml"})

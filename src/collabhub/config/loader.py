@@ -164,17 +164,16 @@ def _read(source: Path, how: str, result: _Load) -> str | None:
         return source.read_text(encoding="utf-8")
     except FileNotFoundError:
         note = f" ({how})" if how else ""
-        result.problems.append(ConfigError(f"config file {name} does not exist{note}", location=name,
-                                           hint=_FIX_PATH))
+        result.problems.append(ConfigError(f"config file {name} does not exist{note}", hint=_FIX_PATH))
     except IsADirectoryError:
         result.problems.append(ConfigError(f"config path {name} is a directory, not a file",
-                                           location=name, hint="point at the YAML file itself"))
+                                           hint="point at the YAML file itself"))
     except UnicodeDecodeError as exc:
         result.problems.append(ConfigError(f"config file {name} is not UTF-8 text (byte {exc.start})",
                                            location=name, hint="save it as UTF-8"))
     except OSError as exc:
         result.problems.append(ConfigError(f"cannot read config file {name}: {exc.strerror or exc}",
-                                           location=name, hint="check the path and its permissions"))
+                                           hint="check the path and its permissions"))
     return None
 
 
