@@ -126,3 +126,41 @@ def test_enabled_accepts_yaml_and_env_booleans(write, host, value):
             api_token: t
         """)
     assert load_config(path, host=host, env={}).connector("eng").enabled is True
+
+
+def test_anchors_and_merge_keys_are_located_where_written(write, host):
+    path = write("""
+        x-notes: &notes
+          type: notes
+          base_url: https://notes.example.com
+          api_token: ${NOTES_TOKEN}
+          page_size: lots
+        connectors:
+          a:
+            <<: *notes
+            schedule: every 5m
+          b: *notes
+        """)
+    assert validate_file(path, host=host, env={"NOTES_TOKEN": "t"}) == [
+        f"{path}:5:14: connectors.a.page_size: Input should be a valid integer, unable to parse string as an "
+        "integer (got 'lots')",
+        f"{path}:5:14: connectors.b.page_size: Input should be a valid integer, unable to parse string as an "
+        "integer (got 'lots')",
+    ]
+    missing = validate_file(path, host=host, env={})
+    assert [line.split(": ")[1] for line in missing if "NOTES_TOKEN" in line] == [
+        "connectors.a.api_token", "connectors.b.api_token"]
+
+
+def test_x_keys_hold_anchors_only(write, host):
+    path = write("""
+        x-defaults: &defaults
+          type: notes
+          base_url: https://notes.example.com
+          api_token: ${UNUSED_ELSEWHERE:-t}
+        connectors:
+          eng: {<<: *defaults, page_size: 7}
+        """)
+    config = load_config(path, host=host, env={})
+    assert config.connector("eng").config.page_size == 7
+    assert config.connector("eng").config.base_url == "https://notes.example.com"

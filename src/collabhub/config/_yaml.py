@@ -95,6 +95,9 @@ class YamlDocument:
             return None
         last = path[-1]
         if isinstance(parent, CommentedMap):
+            parent = _defining_map(parent, last)
+            if parent is None:  # pragma: no cover - a key ruamel kept no position for
+                return self.position(path[:-1])
             if key or isinstance(value, CommentedMap | CommentedSeq) or value is None:
                 line, col = parent.lc.key(last)
                 return line + 1, col + 1
@@ -121,6 +124,19 @@ class YamlDocument:
         """``file:line:column`` of the node at ``path`` (see :meth:`position`), or ``None``."""
         pos = self.position(path, key=key)
         return None if pos is None else f"{self.filename}:{pos[0]}:{pos[1]}"
+
+
+def _defining_map(mapping: CommentedMap, key: Any) -> CommentedMap | None:
+    """The mapping whose text defines ``key``: itself, or one merged in with ``<<: *anchor``."""
+    if key in mapping.lc.data:
+        return mapping
+    for merged in getattr(mapping, "merge", None) or []:
+        source = merged[1] if isinstance(merged, tuple) else merged
+        if isinstance(source, CommentedMap) and key in source:
+            found = _defining_map(source, key)
+            if found is not None:
+                return found
+    return None
 
 
 def _child(node: Any, part: Any) -> Any:

@@ -9,8 +9,9 @@ Order of work, each step collecting every problem it can before the next:
 5. The sections (``ConfigDocument``), each connector entry by its plugin's ``Config``, then
    cross-references between sections.
 
-Missing ``${VAR}`` inside a connector with ``enabled: false`` are tolerated (the raw text stays),
-so a connector can be configured before its credentials exist.
+Top-level keys starting with ``x-`` are ignored: they hold YAML anchors (``&name``) that entries
+reuse with ``<<: *name``. A missing ``${VAR}`` inside a connector with ``enabled: false`` is
+tolerated (the raw text stays), so a connector can be configured before its credentials exist.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = ["CONFIG_DIR_ENV", "DEFAULT_CONFIG_FILE", "ENTRY_KEYS", "load_config",
 DEFAULT_CONFIG_FILE = "collabhub.yaml"
 CONFIG_DIR_ENV = f"{ENV_PREFIX}CONFIG_DIR"
 NESTED_SETTINGS_KEY = "settings"
+SCRATCH_PREFIX = "x-"
 ENTRY_KEYS = ("type", "enabled", "schedule")
 _FIX_PATH = (f"create it (config/reference.yaml documents every option), pass --config FILE, "
              f"or set {ENV_PREFIX}CONFIG")
@@ -128,6 +130,8 @@ def _load(path: str | Path | None, *, host: PluginHost | None, env: Mapping[str,
         return result
 
     data, interpolation = interpolate(doc, environ)
+    for name in [k for k in data if isinstance(k, str) and k.startswith(SCRATCH_PREFIX)]:
+        del data[name]  # x-... keys hold YAML anchors for reuse; they are not configuration
     overrides = _apply_overrides(data, settings)
     sections: ConfigDocument | None = None
     try:
@@ -137,8 +141,7 @@ def _load(path: str | Path | None, *, host: PluginHost | None, env: Mapping[str,
 
     timezone = sections.timezone if sections is not None else _timezone_or_default(data.get("timezone"))
     entries, disabled = _connector_entries(data.get("connectors"), doc, host, ZoneInfo(timezone), result)
-    unresolved = [p.error for p in interpolation
-                  if not (len(p.path) > 2 and p.path[0] == "connectors" and p.path[1] in disabled)]
+    unresolved = [p.error for p in interpolation if not _tolerated(p.path, disabled)]
     # a value whose ${VAR} failed may fail validation too: report the cause only
     masked = {(p.location, p.key) for p in unresolved}
     result.problems[:] = [p for p in result.problems if (p.location, p.key) not in masked]
@@ -156,6 +159,13 @@ def _load(path: str | Path | None, *, host: PluginHost | None, env: Mapping[str,
         settings=settings, source_path=source.resolve(), document=doc,
     )
     return result
+
+
+def _tolerated(path: KeyPath, disabled: set[str]) -> bool:
+    """Unset variables are fine in disabled connectors and in ``x-`` anchor holders (reported where used)."""
+    if path and isinstance(path[0], str) and path[0].startswith(SCRATCH_PREFIX):
+        return True
+    return len(path) > 2 and path[0] == "connectors" and path[1] in disabled
 
 
 def _read(source: Path, how: str, result: _Load) -> str | None:
