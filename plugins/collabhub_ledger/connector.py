@@ -8,7 +8,7 @@ from pathlib import Path
 
 from collabhub.connector import CheckResult, Connector, ConnectorContext
 from collabhub_ledger.config import CONFIG_DIR_ENV, LedgerConfig, LedgerSource
-from collabhub_ledger.files import LedgerFileError, fingerprint, open_table, where
+from collabhub_ledger.files import LedgerFileError, fingerprint, open_table
 from collabhub_ledger.stream import stream_class
 from collabhub_ledger.writer import StatusColumnWriter
 
@@ -53,7 +53,7 @@ class LedgerConnector(Connector):
             with open_table(path, source, found.encoding) as table:
                 wanted = [*source.columns.values(), *([source.id_column] if source.id_column else [])]
                 table.require(wanted, source.header_row)
-                label = where(source, table.sheet)
+                label = table.label
                 notes = [f"{len(source.columns)} mapped column(s) found in header row {source.header_row}"]
                 if source.writeback is not None:
                     if source.writeback.column not in table.column_index():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 
 from collabhub.errors import Action, ConnectorError, ErrorResolution, Who
 from collabhub_ledger.config import LedgerSource
@@ -48,9 +46,9 @@ class FileFingerprint:
         return cursor.get("sha256") == self.sha256 and cursor.get("size") == self.size
 
 
-def where(source: LedgerSource, sheet: str | None = None) -> str:
+def where(file: str, sheet: str | None = None) -> str:
     """``actions.xlsx, sheet 行动项`` or ``rooms.csv``: how messages name a table."""
-    return f"{source.path}, sheet {sheet}" if sheet else source.path
+    return f"{file}, sheet {sheet}" if sheet else file
 
 
 def fingerprint(path: Path, label: str, *, detect_encoding: bool = False) -> FileFingerprint:
@@ -175,7 +173,7 @@ def _open_xlsx(path: Path, source: LedgerSource) -> Iterator[Table]:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise LedgerFileError(f"{source.path}: file not found at {path}") from None
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged or foreign file
         raise LedgerFileError(f"{source.path}: not a readable .xlsx workbook ({exc}); "
                               f"save it from Excel as \"Excel Workbook (*.xlsx)\"") from None
     try:
@@ -189,6 +187,6 @@ def _open_xlsx(path: Path, source: LedgerSource) -> Iterator[Table]:
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()  # stored dimensions are often stale; read what is really there
         numbered = enumerate(sheet.iter_rows(values_only=True), start=1)
-        yield _split_header(source, where(source, sheet.title), sheet.title, numbered)
+        yield _split_header(source, where(source.path, sheet.title), sheet.title, numbered)
     finally:
         book.close()

@@ -18,6 +18,7 @@ from collabhub.errors import MappingError
 from collabhub.model import ENTITY_TYPES, BookingStatus, Entity, EntityKind, PersonRef, ResourceKind, SourceRef
 from collabhub_ledger.config import LedgerSource
 from collabhub_ledger.fields import BUILTIN_STATUS, FIELDS, REQUIRED, RESOURCE_KINDS, CellType, person_field
+from collabhub_ledger.files import where
 from collabhub_ledger.values import (
     CellError,
     parse_bool,
@@ -33,10 +34,8 @@ __all__ = ["RowMapper", "located"]
 
 def located(file: str, sheet: str | None, row: int, column: str | None, message: str) -> str:
     """``actions.xlsx, sheet 行动项, row 7, column 截止日期: <message>`` (no sheet part for a CSV)."""
-    parts = [file] + ([f"sheet {sheet}"] if sheet else []) + [f"row {row}"]
-    if column:
-        parts.append(f"column {column}")
-    return f"{', '.join(parts)}: {message}"
+    place = f"{where(file, sheet)}, row {row}" + (f", column {column}" if column else "")
+    return f"{place}: {message}"
 
 
 class RowMapper:

@@ -107,19 +107,19 @@ class _RowReader:
         source, sheet = self.source, self.table.sheet
         record: dict[str, Any] = {"id": None, "file": source.path, "sheet": sheet, "row": number,
                                   "values": values, "error": None}
+        raw_id = values[source.id_column] if source.id_column else None
         if source.id_column is None:
             record["id"] = fallback_id(source, sheet, number)
-        elif (raw_id := values[source.id_column]) is None:
+        elif raw_id is None:
             record["error"] = located(source.path, sheet, number, source.id_column,
                                       "expected an id, got an empty cell")
+            return record
         else:
             record["id"] = parse_text(raw_id)
-            first = self.seen.setdefault(record["id"], number)
-            if first != number:
-                record["error"] = located(source.path, sheet, number, source.id_column,
-                                          f"expected a unique id, got {raw_id!r}, which row {first} has too")
-        if source.id_column is None:
-            self.seen[record["id"]] = number
+        first = self.seen.setdefault(record["id"], number)
+        if first != number:
+            record["error"] = located(source.path, sheet, number, source.id_column,
+                                      f"expected a unique id, got {raw_id!r}, which row {first} has too")
         return record
 
 
