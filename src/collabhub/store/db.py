@@ -57,9 +57,17 @@ def dump_json(value: Any) -> str:
 
 
 def _create_engine(url: str, echo: bool) -> Engine:
-    server = not url.startswith("sqlite")
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement after 5 runs and PostgreSQL then reuses a generic plan;
+        # for the page lookups (IN lists of hundreds of ids) that plan is many times slower.
+        connect_args["prepare_threshold"] = None
+    server = parsed.get_backend_name() != "sqlite"
     # a server connection may die while pooled (restart, idle timeout): test it on checkout
-    engine = create_engine(url, echo=echo, json_serializer=dump_json, pool_pre_ping=server)
+    engine = create_engine(
+        parsed, echo=echo, json_serializer=dump_json, pool_pre_ping=server, connect_args=connect_args
+    )
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

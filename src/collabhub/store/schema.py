@@ -95,7 +95,8 @@ entities = Table(
     _ts("updated_at", index=True),
     _ts("first_seen"),
     _ts("last_changed"),
-    UniqueConstraint("connector", "kind", "external_id"),
+    # external_id leads: page lookups stay index lookups even before PostgreSQL has table statistics
+    UniqueConstraint("external_id", "connector", "kind", name="uq_entities_key"),
     Index("ix_entities_kind_id", "kind", "id"),
 )
 
@@ -168,7 +169,7 @@ quarantine = Table(
     _ts("at"),
     Column("resolved", Boolean, nullable=False),
     _ts("resolved_at", nullable=True),
-    Index("ix_quarantine_connector_external_id", "connector", "external_id"),
+    Index("ix_quarantine_record", "external_id", "connector"),
     Index("ix_quarantine_resolved_connector", "resolved", "connector"),
 )
 
@@ -240,7 +241,7 @@ links = Table(
         "entity_connector", "entity_kind", "entity_external_id", "target_connector", "channel", "receiver",
         name="uq_links_entity_target",
     ),
-    Index("ix_links_target_connector_target_external_id", "target_connector", "target_external_id"),
+    Index("ix_links_target", "target_external_id", "target_connector"),
     Index("ix_links_target_connector_channel_receiver", "target_connector", "channel", "receiver"),
 )
 
@@ -295,7 +296,7 @@ person_identities = Table(
     Column("person_id", IdType, ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("matched_by", String, nullable=False),
     _ts("created_at"),
-    PrimaryKeyConstraint("connector", "external_id"),
+    PrimaryKeyConstraint("external_id", "connector"),
 )
 
 identity_review = Table(

@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("first_seen", TS, nullable=False),
         sa.Column("last_changed", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entities")),
-        sa.UniqueConstraint("connector", "kind", "external_id", name=op.f("uq_entities_connector_kind_external_id")),
+        sa.UniqueConstraint("external_id", "connector", "kind", name="uq_entities_key"),
     )
     op.create_index(op.f("ix_entities_department"), "entities", ["department"])
     op.create_index("ix_entities_kind_id", "entities", ["kind", "id"])
@@ -136,7 +136,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_links_target_connector_channel_receiver", "links", ["target_connector", "channel", "receiver"])
-    op.create_index("ix_links_target_connector_target_external_id", "links", ["target_connector", "target_external_id"])
+    op.create_index("ix_links_target", "links", ["target_external_id", "target_connector"])
 
     op.create_table(
         "locks",
@@ -205,7 +205,7 @@ def upgrade() -> None:
         sa.Column("resolved_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
     )
-    op.create_index("ix_quarantine_connector_external_id", "quarantine", ["connector", "external_id"])
+    op.create_index("ix_quarantine_record", "quarantine", ["external_id", "connector"])
     op.create_index("ix_quarantine_resolved_connector", "quarantine", ["resolved", "connector"])
 
     op.create_table(
@@ -273,7 +273,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_person_identities_person_id_people"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("connector", "external_id", name=op.f("pk_person_identities")),
+        sa.PrimaryKeyConstraint("external_id", "connector", name=op.f("pk_person_identities")),
     )
     op.create_index(op.f("ix_person_identities_person_id"), "person_identities", ["person_id"])
 
@@ -294,7 +294,7 @@ def downgrade() -> None:
     op.drop_table("runs")
     op.drop_table("refresh_requests")
     op.drop_index("ix_quarantine_resolved_connector", table_name="quarantine")
-    op.drop_index("ix_quarantine_connector_external_id", table_name="quarantine")
+    op.drop_index("ix_quarantine_record", table_name="quarantine")
 
     op.drop_table("quarantine")
     op.drop_index(op.f("ix_people_mobile"), table_name="people")
@@ -306,7 +306,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("locks")
-    op.drop_index("ix_links_target_connector_target_external_id", table_name="links")
+    op.drop_index("ix_links_target", table_name="links")
     op.drop_index("ix_links_target_connector_channel_receiver", table_name="links")
 
     op.drop_table("links")
