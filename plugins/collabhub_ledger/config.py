@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from collabhub.config import CONFIG_DIR_ENV
 from collabhub.connector import ConnectorConfig
 from collabhub.model import EntityKind
 from collabhub_ledger.fields import FIELDS, REQUIRED, status_values
 
 __all__ = ["CONFIG_DIR_ENV", "DEFAULT_DATE_FORMATS", "LedgerConfig", "LedgerSource", "Writeback", "resolve_base_dir"]
 
-CONFIG_DIR_ENV = "COLLABHUB_CONFIG_DIR"
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
 
