@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -204,3 +205,32 @@ def test_entity_of_another_connector_is_refused(store: Store) -> None:
 def test_nul_characters_do_not_break_a_page(store: Store) -> None:
     apply(store, task("A-1", description="bad\x00byte and a literal \\u0000 text"))
     assert store.get_entity("jira", "task", "A-1").data["description"] == "badbyte and a literal \\u0000 text"
+
+
+def test_concurrent_pages_from_two_writers(store_url: str, store: Store) -> None:
+    writers = [Store(store_url), Store(store_url)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def work(index: int) -> None:
+        connector = ("jira", "feishu")[index]
+        try:
+            start.wait()
+            for page in range(8):
+                batch = [task(f"{connector}-{page}-{i}", connector=connector) for i in range(40)]
+                writers[index].apply_page(connector=connector, stream="s", run_id=None, entities=batch,
+                                          cursor={"page": page})
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in writers:
+        w.dispose()
+    assert errors == []
+    assert store.count_entities() == 640
+    assert len({c.id for c in store.changes_since(0, limit=1000)}) == 640
+    assert store.get_cursor("jira", "s") == {"page": 7} == store.get_cursor("feishu", "s")

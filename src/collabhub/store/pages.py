@@ -34,10 +34,14 @@ class _Incoming:
     entity: Entity
     kind: str
     external_id: str
-    data: dict[str, Any]
     hash: str
     deleted: bool
     updated_at: datetime
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The JSON to store (only built for rows that are written)."""
+        return self.entity.model_dump(mode="json")
 
 
 @dataclass
@@ -72,7 +76,6 @@ def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tup
             entity=entity,
             kind=kind,
             external_id=entity.source.external_id,
-            data=entity.model_dump(mode="json"),
             hash=content_hash(entity),
             deleted=entity.deleted,
             updated_at=_own_time(entity, now),
