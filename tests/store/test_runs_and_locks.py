@@ -54,7 +54,9 @@ def test_lock_lease_semantics_across_store_instances(store_url: str, store: Stor
         store.release_lock("run:jira", "A")  # not A's any more: no effect
         assert not store.acquire_lock("run:jira", "A", ttl_seconds=60)
 
+        assert store.lock_owner("run:jira") == "B"
         other.release_lock("run:jira", "B")
+        assert store.lock_owner("run:jira") is None
         assert store.acquire_lock("run:jira", "A", ttl_seconds=60)
     finally:
         other.dispose()
