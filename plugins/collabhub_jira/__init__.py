@@ -1,1 +1,1 @@
-"""collabhub jira connector."""
+"""collabhub jira connector: Jira Cloud and Data Center issues in, comments, labels, transitions out."""

@@ -1,0 +1,1 @@
+"""Vendor simulators shipped with the test kit, one package per vendor."""
