@@ -1,0 +1,137 @@
+"""Group robot messages (markdown and actionCard), signed, idempotent by ``msgUuid``, 20 a minute.
+
+``POST {oapi}/robot/send?access_token=&timestamp=<ms>&sign=<D1 signature>`` with
+``{msgtype, markdown|actionCard|text|link|feedCard, at, msgUuid}``. DingTalk throttles a robot for
+10 minutes once it sends more than 20 messages in a minute, so the writer keeps a sliding window
+per robot and, when it is full, raises a retryable ``DeliveryError`` with the wait: the outbox keeps
+the message and sends it later. Nothing is dropped. A ``410100`` answer (another process used the
+robot) is handled the same way.
+
+Content: either a ready DingTalk body (``{"msgtype": "markdown", "markdown": {...}}``) or
+``{title, text, buttons: [{title, url}], single_url, at_mobiles, at_user_ids, at_all}``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from collabhub.connector import Delivery, DeliveryResult, Writer
+from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution, Who
+from collabhub_dingtalk.crypto import robot_sign
+from collabhub_dingtalk.errors import ROBOT_THROTTLE_WAIT, error_body
+from collabhub_dingtalk.timeutil import ms
+from collabhub_dingtalk.writers.common import as_delivery_error, stable_id
+
+__all__ = ["RobotWindow", "RobotWriter", "robot_body"]
+
+WINDOW = 60.0
+_PASSTHROUGH = ("text", "link", "markdown", "actionCard", "feedCard")
+
+
+@dataclass
+class RobotWindow:
+    """Send times of one robot in the last minute, and a throttle DingTalk imposed."""
+
+    per_minute: int
+    sent: deque[float] = field(default_factory=deque)
+    throttled_until: float = 0.0
+
+    def wait(self, now: float) -> float:
+        """Seconds until the robot may send again (0 when it may send now)."""
+        while self.sent and self.sent[0] <= now - WINDOW:
+            self.sent.popleft()
+        wait = max(0.0, self.throttled_until - now)
+        if len(self.sent) >= self.per_minute:
+            wait = max(wait, self.sent[0] + WINDOW - now)
+        return wait
+
+    def record(self, now: float) -> None:
+        self.sent.append(now)
+
+
+def robot_body(content: Mapping[str, Any], msg_uuid: str) -> dict[str, Any]:
+    """The JSON body for ``content`` (see the module docstring)."""
+    if content.get("msgtype") in _PASSTHROUGH:
+        body = {k: v for k, v in content.items() if k in ("msgtype", "at", content["msgtype"])}
+    else:
+        title = str(content.get("title") or "collabhub")
+        text = str(content.get("text") or content.get("markdown") or title)
+        buttons = [b for b in content.get("buttons") or [] if isinstance(b, Mapping) and b.get("url")]
+        if buttons or content.get("single_url"):
+            card: dict[str, Any] = {"title": title, "text": text, "btnOrientation": "0"}
+            if content.get("single_url"):
+                card.update(singleTitle=str(content.get("single_title") or "查看详情"),
+                            singleURL=str(content["single_url"]))
+            else:
+                card["btns"] = [{"title": str(b.get("title") or "打开"), "actionURL": str(b["url"])} for b in buttons]
+            body = {"msgtype": "actionCard", "actionCard": card}
+        else:
+            body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        at = {k: v for k, v in {"atMobiles": content.get("at_mobiles"), "atUserIds": content.get("at_user_ids"),
+                                "isAtAll": bool(content.get("at_all")) or None}.items() if v}
+        if at:
+            body["at"] = at
+    body["msgUuid"] = msg_uuid
+    return body
+
+
+def _robot_classify(inner: Any) -> Any:
+    def classify(response: httpx.Response) -> ErrorResolution:
+        body = error_body(response) or {}
+        if body.get("errcode") == 410100:
+            return ErrorResolution(Action.SKIP, Who.TRANSIENT, "robot throttled", code="410100")
+        return inner(response)
+
+    return classify
+
+
+class RobotWriter(Writer):
+    """Channel ``robot``: target ``{"robot": "<name in settings.robots>"}``."""
+
+    channel = "robot"
+
+    def _robot(self, delivery: Delivery) -> tuple[str, Any]:
+        robots = self.connector.config.robots  # type: ignore[attr-defined]
+        name = delivery.target.get("robot") or (next(iter(robots)) if len(robots) == 1 else None)
+        if name not in robots:
+            raise DeliveryError(f"no robot named {name!r} in the DingTalk settings (have: {sorted(robots)})",
+                                retryable=False)
+        return str(name), robots[name]
+
+    def _window(self, name: str, per_minute: int) -> RobotWindow:
+        windows: dict[str, RobotWindow] = self.connector.robot_windows  # type: ignore[attr-defined]
+        return windows.setdefault(name, RobotWindow(per_minute))
+
+    async def deliver(self, delivery: Delivery) -> DeliveryResult:
+        connector: Any = self.connector
+        name, robot = self._robot(delivery)
+        window = self._window(name, robot.per_minute)
+        now = connector.now().timestamp()
+        wait = window.wait(now)
+        if wait > 0:
+            raise DeliveryError(f"robot {name!r} already sent {robot.per_minute} messages in the last minute; "
+                                f"the message stays queued and is sent in {wait:.0f} s", retryable=True,
+                                retry_after=wait)
+        msg_uuid = stable_id("ch", delivery.idempotency_key)
+        timestamp = ms(connector.now())
+        url = f"{connector.config.oapi_base_url}/robot/send?access_token=" + quote(
+            robot.access_token.get_secret_value(), safe="")
+        if robot.secret is not None:
+            url += f"&timestamp={timestamp}&sign={robot_sign(robot.secret.get_secret_value(), timestamp)}"
+        window.record(now)
+        try:
+            response = await connector.request("POST", url, json=robot_body(delivery.content, msg_uuid),
+                                               classify=_robot_classify(connector.classify))
+        except ConnectorError as exc:
+            raise as_delivery_error(exc, f"robot {name!r}") from None
+        if (error_body(response) or {}).get("errcode") == 410100:
+            window.throttled_until = now + ROBOT_THROTTLE_WAIT
+            raise DeliveryError(f"DingTalk throttled robot {name!r} (over 20 messages a minute); the message stays "
+                                "queued", retryable=True, retry_after=ROBOT_THROTTLE_WAIT)
+        return DeliveryResult(external_id=msg_uuid, detail={"robot": name})
