@@ -1,1 +1,1 @@
-"""collabhub m365 connector."""
+"""collabhub m365 connector: Microsoft 365 calendars, rooms and bookings through Microsoft Graph."""

@@ -106,6 +106,22 @@ class CalendarRoutes:
                                {"Location": location})
         return graph_error(400, "syncStateNotFound", "The sync state generation is not found.")
 
+    def calendar_view(self, req: GraphRequest, user: str) -> GraphResponse:
+        """Plain (non-delta) calendarView: the window's events in start order, ``$top`` per page."""
+        mailbox = self.mailbox(user)
+        if mailbox is None:
+            return _no_user(user)
+        try:
+            start = parse_graph_time(req.query["startDateTime"]).timestamp()
+            end = parse_graph_time(req.query["endDateTime"]).timestamp()
+        except (KeyError, ValueError):
+            return graph_error(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required.")
+        top = int(req.query.get("$top") or 10)
+        found = [mailbox.events[i] for i, (s, e) in mailbox.spans.items()
+                 if i in mailbox.events and s < end and e > start]
+        found.sort(key=lambda e: e["start"]["dateTime"])
+        return GraphResponse(200, {"@odata.context": f"{req.base}/$metadata#Collection(event)", "value": found[:top]})
+
     # -- events ------------------------------------------------------------------------------
 
     def get_event(self, req: GraphRequest, user: str, event_id: str) -> GraphResponse:
@@ -215,6 +231,7 @@ def _utc(ts: float) -> datetime:
 def register_calendar_routes(router: Router, state: SimState) -> CalendarRoutes:
     routes = CalendarRoutes(state)
     router.add("GET", "/users/{user}/calendarView/delta", routes.delta)
+    router.add("GET", "/users/{user}/calendarView", routes.calendar_view)
     router.add("GET", "/users/{user}/calendar/calendarView/delta", routes.delta)
     router.add("POST", "/users/{user}/calendar/getSchedule", routes.get_schedule)
     router.add("GET", "/users/{user}/events/{event_id}/instances", routes.instances)
