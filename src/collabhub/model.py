@@ -10,11 +10,11 @@ All datetimes are timezone-aware (``AwareDatetime``): a naive datetime is a vali
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Task",
     "Visibility",
     "content_hash",
+    "content_hash_of_data",
     "echo_fingerprint",
     "entity_from_data",
 ]
@@ -292,13 +293,19 @@ def entity_from_data(kind: EntityKind | str, data: dict[str, Any]) -> Entity:
 
 
 def _canonical(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    """Canonical JSON bytes (sorted keys, compact) for hashing."""
+    return orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def content_hash(entity: Entity) -> str:
     """A stable hash of everything but the remote version stamp: equal hash, no change."""
-    data = entity.model_dump(mode="json", exclude={"source": {"version", "url"}})
-    return hashlib.sha256(_canonical(data)).hexdigest()[:32]
+    return content_hash_of_data(entity.model_dump(mode="json"))
+
+
+def content_hash_of_data(data: dict[str, Any]) -> str:
+    """``content_hash`` of an entity already dumped with ``model_dump(mode="json")``."""
+    source = {k: v for k, v in data.get("source", {}).items() if k not in ("version", "url")}
+    return hashlib.sha256(_canonical({**data, "source": source})).hexdigest()[:32]
 
 
 # Fields that say "this is the same object the hub wrote", per kind. Timestamps that the

@@ -8,7 +8,6 @@ on the busy timeout instead of failing on a lock upgrade. PostgreSQL needs nothi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -50,7 +50,7 @@ def dump_json(value: Any) -> str:
     PostgreSQL's JSONB cannot hold ``\\u0000``; it is dropped so one odd remote string cannot
     fail a whole page.
     """
-    dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    dumped = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     if "\\u0000" in dumped:
         dumped = _NUL_ESCAPE.sub(r"\1", dumped)
     return dumped

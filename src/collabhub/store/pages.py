@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from collabhub.model import Entity, EntityKind, content_hash, echo_fingerprint
+from collabhub.model import Entity, EntityKind, content_hash_of_data, echo_fingerprint
+from collabhub.store.bulk import executemany
 from collabhub.store.db import CHANGES_LOCK_KEY, StoreBase, chunked
 from collabhub.store.rows import PageStats, QuarantineItem
 from collabhub.store.schema import changes, cursors, entities, links, quarantine
@@ -25,6 +26,20 @@ from collabhub.store.schema import changes, cursors, entities, links, quarantine
 __all__ = ["PageMixin"]
 
 RAW_LIMIT = 64 * 1024  # characters of a quarantined raw record kept
+
+# Hot-path statements, compiled once per dialect by ``bulk.executemany``.
+_INSERT_ENTITIES = entities.insert()
+_INSERT_CHANGES = changes.insert()
+_UPDATE_ENTITY = (
+    update(entities)
+    .where(entities.c.id == bindparam("b_id"))
+    .values(
+        data=bindparam("b_data"), content_hash=bindparam("b_hash"), version=bindparam("b_version"),
+        deleted=bindparam("b_deleted"), updated_at=bindparam("b_updated_at"),
+        department=bindparam("b_department"), project=bindparam("b_project"),
+        last_changed=bindparam("b_now"),
+    )
+)
 
 
 @dataclass
@@ -34,14 +49,10 @@ class _Incoming:
     entity: Entity
     kind: str
     external_id: str
+    data: dict[str, Any]
     hash: str
     deleted: bool
     updated_at: datetime
-
-    @property
-    def data(self) -> dict[str, Any]:
-        """The JSON to store (only built for rows that are written)."""
-        return self.entity.model_dump(mode="json")
 
 
 @dataclass
@@ -72,11 +83,13 @@ def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tup
                 f"not {connector!r}: a page holds one connector's entities"
             )
         kind = str(entity.kind)
+        data = entity.model_dump(mode="json")  # dumped once: hashed here, stored if written
         item = _Incoming(
             entity=entity,
             kind=kind,
             external_id=entity.source.external_id,
-            hash=content_hash(entity),
+            data=data,
+            hash=content_hash_of_data(data),
             deleted=entity.deleted,
             updated_at=_own_time(entity, now),
         )
@@ -129,12 +142,15 @@ class _PageWriter:
         return found
 
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
-        """Keys whose writer-controlled fields equal what the hub itself wrote there."""
-        wanted = {(c.kind, c.external_id): fp for c in candidates if (fp := echo_fingerprint(c.entity)) is not None}
-        if not wanted:
+        """Keys whose writer-controlled fields equal what the hub itself wrote there.
+
+        Links are looked up first (one indexed query per chunk); fingerprints are computed only
+        for the few entities the hub wrote, so a page of remote-only objects costs one query.
+        """
+        if not candidates:
             return set()
         written: dict[str, set[str]] = {}
-        ids = sorted({external_id for _, external_id in wanted})
+        ids = sorted({c.external_id for c in candidates})
         for chunk in chunked(ids):
             stmt = select(links.c.target_external_id, links.c.fingerprint).where(
                 links.c.target_connector == self.connector,
@@ -143,7 +159,10 @@ class _PageWriter:
             )
             for row in self.conn.execute(stmt):
                 written.setdefault(row.target_external_id, set()).add(row.fingerprint)
-        return {key for key, fp in wanted.items() if fp in written.get(key[1], ())}
+        if not written:
+            return set()
+        return {(c.kind, c.external_id) for c in candidates
+                if c.external_id in written and echo_fingerprint(c.entity) in written[c.external_id]}
 
     # -- writes --------------------------------------------------------------------------
 
@@ -178,9 +197,12 @@ class _PageWriter:
             }
             for i in items
         ]
-        stmt = entities.insert().returning(entities.c.id, sort_by_parameter_order=True)
-        ids = [row.id for row in self.conn.execute(stmt, rows)]
-        for item, entity_id in zip(items, ids, strict=True):
+        # One executemany, then one keyed SELECT for the new ids: RETURNING with a guaranteed
+        # row order makes SQLAlchemy fall back to a round trip per row on SQLite.
+        executemany(self.conn, _INSERT_ENTITIES, rows)
+        new_ids = {key: found.id for key, found in self.existing((i.kind, i.external_id) for i in items).items()}
+        for item in items:
+            entity_id = new_ids[(item.kind, item.external_id)]
             if (item.kind, item.external_id) in echoes:
                 self.stats.echoes += 1
                 continue
@@ -190,16 +212,6 @@ class _PageWriter:
     def _update(self, pairs: list[tuple[_Incoming, _Existing]], echoes: set[tuple[str, str]]) -> None:
         if not pairs:
             return
-        stmt = (
-            update(entities)
-            .where(entities.c.id == bindparam("b_id"))
-            .values(
-                data=bindparam("b_data"), content_hash=bindparam("b_hash"), version=bindparam("b_version"),
-                deleted=bindparam("b_deleted"), updated_at=bindparam("b_updated_at"),
-                department=bindparam("b_department"), project=bindparam("b_project"),
-                last_changed=bindparam("b_now"),
-            )
-        )
         params = [
             {
                 "b_id": old.id, "b_data": item.data, "b_hash": item.hash, "b_version": old.version + 1,
@@ -208,7 +220,7 @@ class _PageWriter:
             }
             for item, old in pairs
         ]
-        self.conn.execute(stmt, params)
+        executemany(self.conn, _UPDATE_ENTITY, params)
         for item, old in pairs:
             key = (item.kind, item.external_id)
             if item.deleted:
@@ -263,7 +275,7 @@ class _PageWriter:
         if not self.change_rows:
             return
         self.store.advisory_lock(self.conn, CHANGES_LOCK_KEY)
-        self.conn.execute(changes.insert(), self.change_rows)
+        executemany(self.conn, _INSERT_CHANGES, self.change_rows)
 
     def resolve_quarantine(self, external_ids: Sequence[str]) -> None:
         """Records that now map fine leave quarantine (marked resolved)."""
