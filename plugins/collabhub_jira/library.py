@@ -29,7 +29,11 @@ __all__ = ["JiraLibrary"]
 
 
 class JiraLibrary:
-    """A lazily built ``jira.JIRA`` client whose calls run in a thread, one at a time."""
+    """A lazily built ``jira.JIRA`` client whose calls run in a thread, one at a time.
+
+    It speaks REST v2, which Cloud and Data Center both serve, so ``check()`` can tell a
+    misconfigured ``deployment`` apart from a wrong URL.
+    """
 
     def __init__(self, config: JiraConfig, *, on_response: Callable[[], None] | None = None,
                  connector: str | None = None) -> None:
@@ -44,7 +48,7 @@ class JiraLibrary:
         http = self.config.http
         client = JIRA(
             server=self.config.base_url,
-            options={"rest_api_version": self.config.api_version, "verify": http.verify, "check_update": False,
+            options={"rest_api_version": "2", "verify": http.verify, "check_update": False,
                      "headers": {"User-Agent": USER_AGENT}},
             get_server_info=False,
             max_retries=min(http.max_retries, 3),

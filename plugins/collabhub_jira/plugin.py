@@ -19,8 +19,7 @@ def _create(company: Any) -> Simulator:
 
 
 def _settings(sim: Any) -> dict[str, Any]:
-    return {"base_url": sim.base_url, "deployment": sim.deployment, "email": sim.email,
-            "api_token": sim.api_token, "webhook_secret": DEMO_WEBHOOK_SECRET}
+    return sim.connector_settings(webhook_secret=DEMO_WEBHOOK_SECRET)
 
 
 @hookimpl

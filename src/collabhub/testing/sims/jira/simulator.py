@@ -134,6 +134,16 @@ class JiraSimulator(Simulator):
     def deployment(self) -> str:
         return self.data.deployment
 
+    def connector_settings(self, **overrides: Any) -> dict[str, Any]:
+        """Settings of a ``jira`` connector (as the YAML would hold them) that reach this started simulator."""
+        settings: dict[str, Any] = {"base_url": self.base_url, "deployment": self.deployment}
+        if self.deployment == "cloud":
+            settings.update(email=self.email, api_token=self.api_token)
+        else:
+            settings.update(personal_access_token=self.personal_access_token)
+        settings.update(overrides)
+        return settings
+
     # -- routing and auth -------------------------------------------------------------------
 
     def routes(self) -> Sequence[BaseRoute]:
@@ -189,7 +199,7 @@ class JiraSimulator(Simulator):
                 if str(version) not in ("2", "3") or (self.deployment != "cloud" and str(version) != "2"):
                     return jira_error(404, f"null for uri: {request.url}")
             account = self._account(request)
-            if account is None:
+            if account is None and not request.url.path.endswith("/serverInfo"):  # serverInfo is public
                 return jira_error(401, "You are not authenticated. Authentication required to perform this "
                                        "operation.", headers={"WWW-Authenticate": 'Basic realm="protected-area"'})
             request.state.account = account
