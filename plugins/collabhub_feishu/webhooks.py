@@ -2,10 +2,12 @@
 
 Order of checks, none of which records anything until all have passed:
 
-1. the body is JSON; ``{"encrypt": ...}`` is decrypted with ``SHA256(encrypt_key)`` (AES-256-CBC);
-2. ``url_verification``: the token is checked and ``{"challenge"}`` answered at once (no I/O);
-3. ``X-Lark-Signature`` over the raw body (required whenever an Encrypt Key is configured);
-4. ``X-Lark-Request-Timestamp`` within ``event_max_age`` of the hub's clock (signed pushes);
+1. ``X-Lark-Signature`` over the raw body and ``X-Lark-Request-Timestamp`` within
+   ``event_max_age`` of the hub's clock, when the push carries them and an Encrypt Key is set;
+2. the body is JSON; ``{"encrypt": ...}`` is decrypted with ``SHA256(encrypt_key)`` (AES-256-CBC);
+3. ``url_verification``: the token is checked and ``{"challenge"}`` answered at once (no I/O;
+   like the official SDK it needs no signature);
+4. any other push must be signed (when an Encrypt Key is configured);
 5. the verification token (``header.token`` in schema 2.0, ``token`` in v1);
 6. dedup on ``header.event_id`` (v1: ``uuid``) through ``sink.first_seen`` (a replay: 200, nothing done).
 
@@ -110,23 +112,28 @@ class FeishuWebhookApp:
             raise WebhookRejected("the body is not JSON", status=400) from exc
         if not isinstance(outer, dict):
             raise WebhookRejected("the body is not a JSON object", status=400)
+        signed = all(headers.get(h) for h in (H_TIMESTAMP, H_NONCE, H_SIGNATURE))
+        if self._encrypt_key is not None and signed:
+            self._check_signature(raw, headers)  # over the raw bytes, before anything is parsed further
         payload = outer
         if "encrypt" in outer:
             if self._encrypt_key is None:
                 raise WebhookRejected("an encrypted push arrived but no encrypt_key is configured", status=400)
             try:
                 payload = json.loads(decrypt_event(str(outer["encrypt"]), self._encrypt_key))
-            except (CryptoError, ValueError) as exc:
+            except CryptoError as exc:
                 raise WebhookRejected(f"cannot decrypt the push: {exc}", status=400) from exc
+            except ValueError as exc:
+                raise WebhookRejected("the decrypted push is not JSON", status=400) from exc
             if not isinstance(payload, dict):
                 raise WebhookRejected("the decrypted push is not a JSON object", status=400)
         elif self._encrypt_key is not None:
             raise WebhookRejected("a plaintext push arrived but the app encrypts its events", status=400)
-        if payload.get("type") == "url_verification":
+        if payload.get("type") == "url_verification":  # the SDK does not require a signature here either
             self._check_token(payload.get("token"))
             return JSONResponse({"challenge": payload.get("challenge", "")})
-        if self._encrypt_key is not None:
-            self._check_signature(raw, headers)
+        if self._encrypt_key is not None and not signed:
+            raise WebhookRejected("the push is not signed (X-Lark-Signature headers missing)", status=401)
         token = _dig(payload, "header.token") if payload.get("schema") == "2.0" else payload.get("token")
         self._check_token(token)
         return payload
@@ -139,9 +146,7 @@ class FeishuWebhookApp:
 
     def _check_signature(self, raw: bytes, headers: Mapping[str, str]) -> None:
         assert self._encrypt_key is not None
-        timestamp, nonce, signature = (headers.get(h) for h in (H_TIMESTAMP, H_NONCE, H_SIGNATURE))
-        if not (timestamp and nonce and signature):
-            raise WebhookRejected("the push is not signed (X-Lark-Signature headers missing)", status=401)
+        timestamp, nonce, signature = (str(headers.get(h)) for h in (H_TIMESTAMP, H_NONCE, H_SIGNATURE))
         if not signature_matches(signature, timestamp, nonce, self._encrypt_key, raw):
             raise WebhookRejected("X-Lark-Signature does not match the body", status=401)
         try:
