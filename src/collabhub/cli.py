@@ -339,6 +339,18 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+@app.command()
+def requeue(
+    config: ConfigOpt = None,
+    outbox_id: Annotated[int | None, typer.Option("--id", help="one parked delivery; all when omitted")] = None,
+) -> None:
+    """Put parked deliveries back in the queue (after fixing what made them fail)."""
+    cfg = load(config)
+    store = open_store(cfg)
+    count = store.requeue_parked(outbox_id)
+    console.print(f"{count} parked delivery(ies) requeued; the next `collabhub sync` or daemon tick pushes them")
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None) -> None:
     """Apply pending migrations to the store."""
