@@ -22,6 +22,9 @@ __all__ = ["APPROVAL_GENERAL", "APPROVAL_ROOM", "TZ", "DingTalkState"]
 TZ = ZoneInfo("Asia/Shanghai")
 APPROVAL_GENERAL = "PROC-DT-GENERAL"
 APPROVAL_ROOM = "PROC-DT-ROOM"
+# The sample company's recurring meetings all live in other systems; DingTalk's weekly meetings
+# ("周例会") are seeded as weekly series so the calendar has recurrences too.
+WEEKLY_TITLE = "周例会"
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -152,11 +155,11 @@ class DingTalkState:
         if spec.online:
             event["onlineMeetingInfo"] = {"type": "dingtalk", "conferenceId": _hex(self.seed, "conf", spec.id, n=10),
                                           "url": f"https://meeting.dingtalk.com/j/{_hex(self.seed, 'j', spec.id, n=8)}"}
-        if spec.recurrence:
+        if spec.recurrence or spec.title == WEEKLY_TITLE:
             event["recurrence"] = {
                 "pattern": {"type": "weekly", "interval": 1,
                             "daysOfWeek": _WEEKDAYS[spec.start.astimezone(TZ).weekday()]},
-                "range": {"type": "numbered", "numberOfOccurrences": spec.occurrences},
+                "range": {"type": "numbered", "numberOfOccurrences": max(spec.occurrences, 4)},
             }
         self.add_event(event)
 
