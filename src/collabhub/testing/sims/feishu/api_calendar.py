@@ -39,6 +39,8 @@ def room_busy(state: FeishuState, room_id: str, start: datetime, end: datetime) 
     spans: list[tuple[datetime, datetime]] = []
     for event_id in state.live_events(calendar_id, None) if calendar_id else []:
         event = state.events[event_id]
+        if event.get("status") == "cancelled":
+            continue
         first = datetime.fromtimestamp(int(event["start_time"]["timestamp"]), UTC)
         length = datetime.fromtimestamp(int(event["end_time"]["timestamp"]), UTC) - first
         if event.get("recurrence"):

@@ -50,6 +50,8 @@ def seed_company(state: FeishuState, company: Company, *, now: datetime) -> None
     _seed_calendars(state, company, seed)
     for spec in company.meetings_in("feishu"):
         _seed_meeting(state, company, spec, seed)
+    for spec in _project_series(company, state):
+        _seed_meeting(state, company, spec, seed)
     _seed_tasks(state, company, seed)
     _seed_approvals(state, company, seed, now)
     _seed_chats(state, company, seed)
@@ -118,6 +120,21 @@ def _seed_calendars(state: FeishuState, company: Company, seed: int) -> None:
         state.app_calendar_ids.append(calendar_id)
 
 
+def _project_series(company: Company, state: FeishuState) -> list[MeetingSpec]:
+    """A weekly project meeting per project (the sample company keeps its series in other tools)."""
+    rooms = [r["custom_room_id"] for r in state.rooms]
+    series = []
+    for index, project in enumerate(company.projects):
+        start = datetime.combine(company.start + timedelta(days=index % 5), datetime.min.time(), UTC) + timedelta(
+            hours=7)  # 15:00 Asia/Shanghai
+        series.append(MeetingSpec(
+            id=f"feishu-weekly-{project.id}", title=f"{project.name} 项目周会", organizer=project.lead,
+            attendees=[m for m in project.members if m != project.lead], start=start, end=start + timedelta(hours=1),
+            system="feishu", rooms=[rooms[index % len(rooms)]] if rooms else [], recurrence="FREQ=WEEKLY;COUNT=8",
+            occurrences=8, online=True, body="进度、风险、需要协调的事项", project=project.id))
+    return series
+
+
 def _attendee_user(company: Company, pid: str, organizer: str) -> dict[str, Any]:
     person = company.person(pid)
     return {"type": "user", "attendee_id": f"user_{_h('att', pid, n=16)}",
@@ -161,14 +178,14 @@ def _seed_meeting(state: FeishuState, company: Company, spec: MeetingSpec, seed:
               "end_time": {"timestamp": _sec(spec.end), "timezone": TZ}, "recurrence": spec.recurrence or "",
               "is_exception": False, "recurring_event_id": ""}
     state.put_event(master, calendars, int(instances[-1][1].timestamp()))
-    if spec.recurrence and len(instances) > 1:  # the second occurrence moved an hour later
-        original, original_end = instances[1]
-        moved = timedelta(hours=1)
-        exception = {**base, "event_id": f"{uid}_{_sec(original)}", "recurrence": "", "is_exception": True,
-                     "recurring_event_id": f"{uid}_0",
-                     "start_time": {"timestamp": _sec(original + moved), "timezone": TZ},
-                     "end_time": {"timestamp": _sec(original_end + moved), "timezone": TZ}}
-        state.put_event(exception, calendars, int((original_end + moved).timestamp()))
+    if spec.recurrence and len(instances) > 2:  # the second occurrence moved an hour, the third cancelled
+        for number, (moved, status) in ((1, (timedelta(hours=1), "confirmed")), (2, (timedelta(0), "cancelled"))):
+            original, original_end = instances[number]
+            exception = {**base, "event_id": f"{uid}_{_sec(original)}", "recurrence": "", "is_exception": True,
+                         "recurring_event_id": f"{uid}_0", "status": status,
+                         "start_time": {"timestamp": _sec(original + moved), "timezone": TZ},
+                         "end_time": {"timestamp": _sec(original_end + moved), "timezone": TZ}}
+            state.put_event(exception, calendars, int((original_end + moved).timestamp()))
 
 
 def _seed_tasks(state: FeishuState, company: Company, seed: int) -> None:

@@ -93,9 +93,14 @@ class FeishuState:
                 self.change_log.setdefault(cal, []).append((self.seq, event_id))
 
     def live_events(self, calendar_id: str, anchor: int | None) -> list[str]:
-        """Ids of the calendar's non-cancelled events ending at or after ``anchor``, sorted by start."""
+        """Ids of the calendar's events ending at or after ``anchor``, sorted by start.
+
+        Cancelled events are left out, except cancelled exceptions: they are how a series says that
+        one occurrence is gone.
+        """
         with self.lock:
-            ids = [e for e in self.calendar_events.get(calendar_id, ()) if self.events[e].get("status") != "cancelled"
+            ids = [e for e in self.calendar_events.get(calendar_id, ())
+                   if (self.events[e].get("status") != "cancelled" or self.events[e].get("is_exception"))
                    and (anchor is None or self.event_last_end.get(e, 0) >= anchor)]
         return sorted(ids, key=lambda e: (int(self.events[e]["start_time"].get("timestamp") or 0), e))
 
