@@ -83,11 +83,10 @@ class FeishuConnector(Connector):
         return self._plain_client
 
     def chat_limiter(self, chat_id: str) -> RateLimiter:
-        """The per-chat send budget (Feishu: 5 messages per second per group)."""
+        """The per-chat send budget (Feishu: 5 messages per second per group), evenly spaced."""
         limiter = self._chat_limiters.get(chat_id)
         if limiter is None:
-            rate = self.config.chat_rate_per_second
-            limiter = RateLimiter(rate, burst=max(1, int(rate)), max_concurrency=1)
+            limiter = RateLimiter(self.config.chat_rate_per_second, burst=1, max_concurrency=1)
             self._chat_limiters[chat_id] = limiter
         return limiter
 

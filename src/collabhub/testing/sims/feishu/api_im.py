@@ -6,7 +6,6 @@ import hmac
 import json
 import time
 import uuid as uuidlib
-from collections import deque
 from typing import Any
 
 from starlette.requests import Request
@@ -32,16 +31,17 @@ class ImRoutes:
         self.app_id = app_id
         self.clock = clock
         self.chat_rate = CHAT_RATE
-        self._sends: dict[str, deque[float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
 
     def _over_limit(self, key: str, limit: int) -> bool:
+        """A token bucket per chat or bot: ``limit`` per second, bursts of ``limit``."""
         now = time.monotonic()
-        window = self._sends.setdefault(key, deque())
-        while window and now - window[0] >= 1.0:
-            window.popleft()
-        if len(window) >= limit:
+        tokens, last = self._buckets.get(key, (float(limit), now))
+        tokens = min(float(limit), tokens + (now - last) * limit)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
             return True
-        window.append(now)
+        self._buckets[key] = (tokens - 1.0, now)
         return False
 
     def routes(self) -> list[Route]:
