@@ -258,14 +258,14 @@ class IssueWriter(JiraWriter):
         prop = self.connector.config.delivery_property
         query = f"labels = {jql.quote(self.marker(key))}"
         if self.connector.config.cloud:
-            response = await self.call("POST", "search/jql", json={"jql": query, "fields": ["id"], "properties": [prop],
-                                                                   "maxResults": 10})
+            body = {"jql": query, "fields": ["key"], "properties": [prop], "maxResults": 10}
+            response = await self.call("POST", "search/jql", json=body)
             issues = response.json().get("issues") or []
             owned = [i for i in issues if ((i.get("properties") or {}).get(prop) or {}).get("key") == key]
         else:
             response = await self.call("POST", "search", json={"jql": query, "fields": ["id"], "maxResults": 10})
             owned = response.json().get("issues") or []
-        return str(owned[0]["key"]) if owned else None
+        return str(owned[0].get("key") or owned[0]["id"]) if owned else None
 
     async def _result(self, issue: str, created: bool) -> DeliveryResult:
         fingerprint, task = await self.fingerprint(issue)

@@ -183,7 +183,7 @@ class Renderer:
         out: dict[str, Any] = {"expand": "renderedFields,names,schema,operations,editmeta,changelog",
                                "id": issue["id"], "self": f"{self.api}/issue/{issue['id']}"}
         wanted = [f for f in fields if f not in ("id", "key")]
-        if "key" in fields or wanted or properties:
+        if "key" in fields or wanted or properties or self.data.deployment != "cloud":
             out["key"] = issue["key"]
         if wanted:
             out["fields"] = {name: self._field(issue, name) for name in wanted}
