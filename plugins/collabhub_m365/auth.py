@@ -34,11 +34,15 @@ REFRESH_MARGIN = 300.0  # msal itself refreshes when less than 5 minutes remain
 
 
 class MsalHttpClient:
-    """msal's ``http_client`` hook (``get``/``post`` returning status_code, text, headers) on httpx."""
+    """msal's ``http_client`` hook (``get``/``post`` returning status_code, text, headers) on httpx.
+
+    Tokens are fetched about once an hour, so connections are not kept alive between calls.
+    """
 
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None) -> None:
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_keepalive_connections=0),
             proxy=settings.proxy, verify=ssl_verify(settings.verify), transport=transport,
             trust_env=settings.proxy is None, follow_redirects=False,
         )

@@ -2,9 +2,10 @@
 
 The cursor is ``{"scopes": {<mailbox>: {"link": …, "round": "open"|"done", "window": [start, end]}}}``:
 ``link`` is the ``@odata.nextLink`` of an unfinished round or the ``@odata.deltaLink`` of a
-finished one. Each Page carries the cursor with its own mailbox advanced past it and every other
-mailbox at its last *yielded* page, so committing page k and restarting loses and doubles nothing,
-even though mailboxes are read concurrently. The engine's ``request_resync(scope=<mailbox>)``
+finished one. Mailboxes are fetched concurrently (``parallel_mailboxes``) but pages are yielded
+mailbox by mailbox in scope order. Each Page carries the cursor with its own mailbox advanced
+past it and every other mailbox at its last *yielded* page, so committing page k and restarting
+loses and doubles nothing. The engine's ``request_resync(scope=<mailbox>)``
 drops one mailbox's scope: that mailbox alone is read again in full.
 
 ``@removed`` entries are checked with a ``$batch`` of GETs: gone (404) means deleted; an event
@@ -51,6 +52,8 @@ class _Finished:
 
 @dataclass
 class _Failures:
+    """Mailboxes skipped because they do not exist or have no calendar (reported at the end)."""
+
     messages: list[str] = field(default_factory=list)
 
 
@@ -83,11 +86,18 @@ class MailboxDeltaStream(Stream):
         targets = await self.targets()
         state: dict[str, Any] = {k: saved[k] for k in targets if k in saved}
         window = connector.window()
-        queue: asyncio.Queue[_Chunk | _Finished] = asyncio.Queue(maxsize=2 * connector.config.parallel_mailboxes)
-        slots = asyncio.Semaphore(connector.config.parallel_mailboxes)
+        parallel = connector.config.parallel_mailboxes
+        lookahead = 2 * parallel  # mailboxes fetched ahead of the one being yielded
+        slots = asyncio.Semaphore(parallel)
+        gates = [asyncio.Event() for _ in targets]
+        queues: list[asyncio.Queue[_Chunk | _Finished]] = [asyncio.Queue(maxsize=4) for _ in targets]
+        for gate in gates[:lookahead]:
+            gate.set()
 
-        async def worker(mailbox: str) -> None:
+        async def worker(index: int, mailbox: str) -> None:
+            queue = queues[index]
             try:
+                await gates[index].wait()
                 async with slots:
                     await self._read_mailbox(mailbox, state.get(mailbox), window, queue)
                 await queue.put(_Finished(mailbox))
@@ -96,23 +106,25 @@ class MailboxDeltaStream(Stream):
             except Exception as exc:  # handed to the consumer, which decides
                 await queue.put(_Finished(mailbox, exc))
 
-        tasks = [asyncio.create_task(worker(m)) for m in targets]
+        tasks = [asyncio.create_task(worker(i, m)) for i, m in enumerate(targets)]
         failures = _Failures()
         try:
-            remaining = len(tasks)
-            while remaining:
-                item = await queue.get()
-                if isinstance(item, _Finished):
-                    remaining -= 1
-                    if item.error is not None:
-                        self._failed(item, failures)
-                    continue
-                unchanged = not item.records and not item.deleted and state.get(item.mailbox) == item.position
-                state[item.mailbox] = item.position
-                if unchanged:
-                    continue
-                yield Page(records=item.records, cursor={"scopes": dict(state)}, deleted=item.deleted,
-                           deleted_kind=self.kind)
+            # Pages are yielded mailbox by mailbox, in scope order, while later mailboxes are
+            # fetched ahead: the same remote state always produces the same page sequence.
+            for index in range(len(targets)):
+                if index + lookahead < len(gates):
+                    gates[index + lookahead].set()
+                while True:
+                    item = await queues[index].get()
+                    if isinstance(item, _Finished):
+                        if item.error is not None:
+                            self._failed(item, failures)
+                        break
+                    unchanged = not item.records and not item.deleted and state.get(item.mailbox) == item.position
+                    state[item.mailbox] = item.position
+                    if not unchanged:
+                        yield Page(records=item.records, cursor={"scopes": dict(state)}, deleted=item.deleted,
+                                   deleted_kind=self.kind)
         finally:
             for task in tasks:
                 task.cancel()

@@ -1,0 +1,128 @@
+"""Fixtures for the Microsoft 365 connector: the sample company, a TLS simulator, a recording sink,
+and a loopback TLS server for the hub's webhook endpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from collabhub.connector import ConnectorContext
+from collabhub.model import EntityKind
+from collabhub.testing.company import Company, generate_company
+from collabhub.testing.simulator import free_port
+from collabhub.testing.sims.m365 import M365Simulator
+from collabhub.testing.sims.m365.tls import make_test_certificates
+from collabhub_m365.connector import M365Connector
+
+NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # inside the sample company's month of meetings
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def make_connector(sim: M365Simulator, *, clock: Callable[[], datetime] = fixed_clock, **overrides: Any
+                   ) -> M365Connector:
+    settings = sim.connector_settings(**overrides)
+    settings["http"] = {**settings.get("http", {}), "max_wait": 2.0, **overrides.get("http", {})}
+    return M365Connector("outlook", M365Connector.Config.model_validate(settings), ConnectorContext(clock=clock))
+
+
+@pytest.fixture(scope="session")
+def company() -> Company:
+    return generate_company()
+
+
+@pytest.fixture
+def sim(company: Company) -> Iterator[M365Simulator]:
+    with M365Simulator(company) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def connector_factory(sim: M365Simulator) -> Callable[..., M365Connector]:
+    return lambda **overrides: make_connector(sim, **overrides)
+
+
+class RecordingSink:
+    """Records what the webhook receiver asks of the hub; ``first_seen`` remembers ids like the store."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def first_seen(self, source: str, event_id: str) -> bool:
+        fresh = (source, event_id) not in self.seen
+        self.seen.add((source, event_id))
+        return fresh
+
+    async def request_refresh(self, connector: str, kind: EntityKind, external_ids: Sequence[str]) -> None:
+        self.calls.append(("refresh", (connector, kind, tuple(external_ids))))
+
+    async def request_resync(self, connector: str, stream: str, reason: str, scope: str | None = None) -> None:
+        self.calls.append(("resync", (connector, stream, scope)))
+
+    async def mark_deleted(self, connector: str, kind: EntityKind, external_ids: Sequence[str]) -> None:
+        self.calls.append(("deleted", (connector, kind, tuple(external_ids))))
+
+    async def record_event(self, connector: str, event_type: str, payload: Mapping[str, Any]) -> None:
+        self.calls.append(("event", (connector, event_type)))
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[str, tuple[Any, ...]]]:
+        """Background processing runs after the 202: wait until ``count`` calls arrived."""
+        deadline = time.monotonic() + timeout
+        while len(self.calls) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return list(self.calls)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+class AppServer:
+    """Serves an ASGI app over TLS on loopback (the hub's webhook endpoint, as Graph reaches it)."""
+
+    def __init__(self, app: Any, directory: Path) -> None:
+        certs = make_test_certificates(directory)
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
+                                ssl_certfile=certs.cert_path, ssl_keyfile=certs.key_path)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"https://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class LateApp:
+    """An ASGI app set after the server is up (the connector needs the server's URL first)."""
+
+    app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def hub_server(tmp_path: Path) -> Iterator[tuple[AppServer, LateApp]]:
+    late = LateApp()
+    with AppServer(late, tmp_path / "hub-tls") as server:
+        yield server, late
