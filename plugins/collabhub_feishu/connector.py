@@ -53,7 +53,9 @@ class FeishuConnector(Connector):
         self._auth = tenant_token_auth(config.api_base(), config.app_id, config.app_secret)
         self._chat_limiters: dict[str, RateLimiter] = {}
         self._plain_client: httpx.AsyncClient | None = None
+        # directory ids read in this process, reused by later streams (e.g. the calendar scope)
         self.department_cache: tuple[datetime, list[str]] | None = None
+        self.user_cache: tuple[datetime, list[str]] | None = None
 
     # -- HTTP plumbing ---------------------------------------------------------------------
 

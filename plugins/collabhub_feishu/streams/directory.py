@@ -45,12 +45,16 @@ async def department_ids(stream: FeishuStream) -> list[str]:
 
 
 async def user_ids(stream: FeishuStream) -> list[str]:
-    """Every user's open_id (for the calendar scope), read department by department."""
+    """Every user's open_id (for the calendar scope), read department by department, cached per run."""
+    cached = stream.connector.user_cache
+    if cached is not None and stream.fresh(cached[0].isoformat()):
+        return cached[1]
     seen: dict[str, None] = {}
     for dept in await department_ids(stream):
         async for items, _ in pages(stream.connector, "GET", "/open-apis/contact/v3/users/find_by_department",
                                     {**_DEPT_QUERY, "department_id": dept}):
             seen.update((str(u["open_id"]), None) for u in items if u.get("open_id"))
+    stream.connector.user_cache = (stream.now(), list(seen))
     return list(seen)
 
 
@@ -119,6 +123,8 @@ class UsersStream(FeishuStream):
                 else:
                     position = {"completed_at": self.now().isoformat()}
                 last = "completed_at" in position
+                if last and not resumed:
+                    self.connector.user_cache = (self.now(), sorted(seen))
                 yield Page(records=fresh, cursor=position,
                            sweep=frozenset(seen) if last and not resumed else None)
 
