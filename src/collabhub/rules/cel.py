@@ -103,6 +103,7 @@ def compile_filter(source: str, *, kinds: Iterable[EntityKind], location: str | 
     positions the CEL parser reports are added to it. Unknown variable names are errors too.
     """
     kinds = list(kinds)
+    source = source.rstrip()  # a block scalar's trailing newline would put "end of input" on a blank line
     try:
         program = cel.compile(source)
     except Exception as exc:  # the library raises ValueError with "<input>:L:C" positions
