@@ -24,6 +24,7 @@ from collabhub.errors import Action, CollabhubError, ErrorResolution, QuotaExhau
 
 from .auth import GraphAuth, GraphTokenProvider
 from .errors import classify
+from .paths import user_path
 from .settings import M365Settings
 from .streams import EventsStream, RoomBookingsStream, RoomsStream
 from .subscriptions import SubscriptionManager
@@ -147,7 +148,7 @@ class M365Connector(Connector):
         rooms: dict[str, tuple[dict[str, Any], list[str]]] = {}
         if self.config.room_lists:
             for room_list in self.config.room_lists:
-                url = f"/places/{quote(room_list)}/microsoft.graph.roomlist/rooms"
+                url = f"/places/{quote(room_list, safe='@')}/microsoft.graph.roomlist/rooms"
                 for room in await self.collect(url, params={"$top": "100"}):
                     email = str(room.get("emailAddress") or "").lower()
                     rooms.setdefault(email, (room, []))[1].append(room_list.lower())
@@ -191,7 +192,7 @@ class M365Connector(Connector):
             if scope:
                 start = self.window()[0]
                 probe = await self.request(
-                    "GET", f"/users/{quote(scope[0].key)}/calendarView",
+                    "GET", f"{user_path(scope[0].key)}/calendarView",
                     params={"startDateTime": _iso(start), "endDateTime": _iso(start + timedelta(days=1)),
                             "$top": "1"}, mailbox=scope[0].key, classify=_lenient)
                 if probe.status_code == 200:

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from collabhub.errors import ConfigError
 
 from .mapping import graph_datetime
+from .paths import user_path
 
 if TYPE_CHECKING:
     from .connector import M365Connector
@@ -66,7 +66,7 @@ async def get_schedule(connector: M365Connector, schedules: Sequence[str], start
         chunk = wanted[begin:begin + size]
         body = {"schedules": chunk, "startTime": _slot(start), "endTime": _slot(end),
                 "availabilityViewInterval": interval_minutes}
-        response = await connector.request("POST", f"/users/{quote(caller)}/calendar/getSchedule", json=body,
+        response = await connector.request("POST", f"{user_path(caller)}/calendar/getSchedule", json=body,
                                            mailbox=caller)
         for info in response.json().get("value") or []:
             address = str(info.get("scheduleId") or "").lower()

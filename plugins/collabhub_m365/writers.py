@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from collabhub.connector import Delivery, DeliveryResult, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution
@@ -28,6 +27,7 @@ from collabhub.model import Booking, Meeting, echo_fingerprint
 from .batch import BatchItem, run_batch
 from .errors import RoomDeclined, classify_parts
 from .mapping import meeting_from_event, room_response
+from .paths import event_path, user_path
 
 if TYPE_CHECKING:
     from .connector import M365Connector
@@ -168,12 +168,12 @@ class EventWriter(Writer):
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         draft = self.draft(delivery)
         payload = await self.payload(draft)
-        events = f"/users/{quote(draft.mailbox)}/events"
+        events = f"{user_path(draft.mailbox)}/events"
         event: dict[str, Any] | None = None
         try:
             if delivery.link is not None:
                 event_id = delivery.link.target_external_id
-                response = await self.connector.request("PATCH", f"{events}/{quote(event_id, safe='')}",
+                response = await self.connector.request("PATCH", event_path(draft.mailbox, event_id),
                                                         json=payload, mailbox=draft.mailbox)
                 if response.status_code == 404:
                     self.connector.log.info("event %s was deleted in Outlook; creating it again", event_id)
@@ -201,7 +201,7 @@ class EventWriter(Writer):
             await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
             delay = min(delay * 2, 4.0)
             response = await self.connector.request(
-                "GET", f"/users/{quote(draft.mailbox)}/events/{quote(str(event['id']), safe='')}",
+                "GET", event_path(draft.mailbox, str(event["id"])),
                 mailbox=draft.mailbox)
             event = response.json()
         return event
@@ -251,9 +251,9 @@ class EventWriter(Writer):
                 drafts.append(exc)
                 continue
             drafts.append(draft)
-            events = f"/users/{quote(draft.mailbox)}/events"
+            events = f"{user_path(draft.mailbox)}/events"
             if delivery.link is not None:
-                items.append(BatchItem(str(n), "PATCH", f"{events}/{quote(delivery.link.target_external_id, safe='')}",
+                items.append(BatchItem(str(n), "PATCH", event_path(draft.mailbox, delivery.link.target_external_id),
                                        body=payload, mailbox=draft.mailbox))
             else:
                 payload["transactionId"] = transaction_id(delivery.idempotency_key)

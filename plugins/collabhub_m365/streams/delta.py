@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from collabhub.connector import Page, Stream
 from collabhub.errors import ConnectorError, RemoteError
@@ -29,6 +28,7 @@ from collabhub.errors import ConnectorError, RemoteError
 from ..batch import BatchItem, run_batch
 from ..errors import MAILBOX, RESYNC, classify
 from ..mapping import MAILBOX_KEY, parse_instant
+from ..paths import event_path, user_path
 
 if TYPE_CHECKING:
     from ..connector import M365Connector
@@ -143,7 +143,7 @@ class MailboxDeltaStream(Stream):
         raise error
 
     def _initial(self, mailbox: str, window: tuple[datetime, datetime]) -> str:
-        return (f"/users/{quote(mailbox)}/calendarView/delta?startDateTime={_iso(window[0])}"
+        return (f"{user_path(mailbox)}/calendarView/delta?startDateTime={_iso(window[0])}"
                 f"&endDateTime={_iso(window[1])}")
 
     def _resume(self, position: Any, window: tuple[datetime, datetime]) -> tuple[str, list[str]] | None:
@@ -196,7 +196,7 @@ class MailboxDeltaStream(Stream):
 
     async def _confirm_removed(self, mailbox: str, ids: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
         """Split ``@removed`` ids into really deleted ones and events that still exist."""
-        items = [BatchItem(str(n), "GET", f"/users/{quote(mailbox)}/events/{quote(event_id, safe='')}",
+        items = [BatchItem(str(n), "GET", event_path(mailbox, event_id),
                            mailbox=mailbox) for n, event_id in enumerate(ids)]
         replies = await run_batch(self.connector, items)
         deleted, alive = [], []

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from collabhub.connector import Page
 from collabhub.model import Entity, EntityKind
 
 from ..batch import BatchItem, run_batch
 from ..mapping import MAILBOX_KEY, meeting_from_event
+from ..paths import event_path
 from .delta import MailboxDeltaStream
 
 __all__ = ["EventsStream"]
@@ -64,7 +64,7 @@ class EventsStream(MailboxDeltaStream):
                 self.connector.log.info("events: cannot re-pull %r (not users/{mailbox}/events/{id})", ref)
         if not wanted:
             return
-        items = [BatchItem(str(n), "GET", f"/users/{quote(m)}/events/{quote(e, safe='')}", mailbox=m)
+        items = [BatchItem(str(n), "GET", event_path(m, e), mailbox=m)
                  for n, (m, e) in enumerate(wanted)]
         replies = await run_batch(self.connector, items)
         records: list[dict[str, Any]] = []
@@ -79,7 +79,7 @@ class EventsStream(MailboxDeltaStream):
                 continue
             event = dict(reply.body)
             if event.get("type") == "seriesMaster":
-                url = (f"/users/{quote(mailbox)}/events/{quote(event_id, safe='')}/instances"
+                url = (f"{event_path(mailbox, event_id)}/instances"
                        f"?startDateTime={start:%Y-%m-%dT%H:%M:%SZ}&endDateTime={end:%Y-%m-%dT%H:%M:%SZ}")
                 for instance in await self.connector.collect(url):
                     if self.keep(mailbox, instance):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ import uvicorn
 from collabhub.connector import ConnectorContext
 from collabhub.model import EntityKind
 from collabhub.testing.company import Company, generate_company
-from collabhub.testing.simulator import free_port
 from collabhub.testing.sims.m365 import M365Simulator
 from collabhub.testing.sims.m365.tls import make_test_certificates
+from collabhub.testing.simulator import free_port
 from collabhub_m365.connector import M365Connector
 
 NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # inside the sample company's month of meetings
