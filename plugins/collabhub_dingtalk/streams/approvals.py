@@ -13,6 +13,7 @@ each reading the process codes configured with that kind.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -70,14 +71,12 @@ class _Approvals(DingTalkStream):
                 json={"processCode": code, "startTime": since, "endTime": until, "maxResults": PAGE,
                       "nextToken": token if token not in (None, "") else 0}) or {}
             result = body.get("result") or {}
-            records = []
-            for instance_id in result.get("list") or []:
-                record = await self._instance(str(instance_id), code)
-                if record is not None:
-                    records.append(record)
-                    seen.add(str(instance_id))
-                    if record["result"].get("status") in ("RUNNING", "NEW"):
-                        running[str(instance_id)] = code
+            found = await asyncio.gather(*(self._instance(str(i), code) for i in result.get("list") or []))
+            records = [r for r in found if r is not None]
+            for record in records:
+                seen.add(record["processInstanceId"])
+                if record["result"].get("status") in ("RUNNING", "NEW"):
+                    running[record["processInstanceId"]] = code
             token = result.get("nextToken")
             if token in (None, "", 0, "0"):
                 code_index, token = code_index + 1, None

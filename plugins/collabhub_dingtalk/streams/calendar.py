@@ -22,7 +22,7 @@ from collabhub.connector import Page
 from collabhub.model import Entity, EntityKind
 from collabhub_dingtalk import mapping
 from collabhub_dingtalk.errors import error_body
-from collabhub_dingtalk.streams.base import DingTalkStream
+from collabhub_dingtalk.streams.base import DingTalkStream, QuietPages
 from collabhub_dingtalk.timeutil import iso
 
 __all__ = ["Calendars"]
@@ -78,7 +78,8 @@ class Calendars(DingTalkStream):
         old = dict((cursor or {}).get("users") or {})
         users: dict[str, dict[str, Any]] = {u: dict(old[u]) for u in scope if u in old}
         emitted: dict[str, str] = {}
-        for union_id in scope:
+        quiet = QuietPages()
+        for index, union_id in enumerate(scope):
             state = users.get(union_id, {})
             while True:
                 body, stale = await self._page(union_id, state)
@@ -106,7 +107,9 @@ class Calendars(DingTalkStream):
                     new_sync = body.get("syncToken") or state.get("sync")
                     state = {"sync": new_sync} if new_sync else {}
                 users[union_id] = state
-                yield Page(records, cursor={"users": dict(users)})
+                page = Page(records, cursor={"users": dict(users)})
+                if quiet.keep(page, last=index == len(scope) - 1 and not body.get("nextToken")):
+                    yield page
                 if not body.get("nextToken"):
                     break
 

@@ -3,20 +3,22 @@
 DingTalk has no change feed for todos, so every run lists each user's cards
 (``POST /v1.0/todo/users/{unionId}/org/tasks/query {nextToken, isDone}``, open then done) and fetches
 the detail (``GET /v1.0/todo/users/{unionId}/tasks/{taskId}``: description, executors) only of cards
-modified since the last complete run. The high-water mark is the run's start time minus a margin,
-not the newest ``modifiedTime`` seen, so a todo changed during a run is caught by the next one.
+modified since the last complete run (a page's details concurrently, within ``http.max_concurrency``).
+The high-water mark is the run's start time minus a margin, not the newest ``modifiedTime`` seen,
+so a todo changed during a run is caught by the next one.
 Cursor: ``{"since": ms}`` between runs; inside a run also ``{"started", "user", "done", "next"}``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from collabhub.connector import Page
 from collabhub.model import Entity, EntityKind
 from collabhub_dingtalk import mapping
-from collabhub_dingtalk.streams.base import DingTalkStream
+from collabhub_dingtalk.streams.base import DingTalkStream, QuietPages
 from collabhub_dingtalk.timeutil import ms
 
 __all__ = ["Todos"]
@@ -42,6 +44,7 @@ class Todos(DingTalkStream):
         resume_user = state.get("user")
         users = [u for u in scope if resume_user is None or u >= resume_user]
         fetched: dict[str, int] = {}
+        quiet = QuietPages()
         if not users:
             yield Page([], cursor={"since": started - MARGIN_MS})
             return
@@ -57,17 +60,17 @@ class Todos(DingTalkStream):
                         body["nextToken"] = token
                     answer = await self.connector.call(
                         "POST", self.connector.api(f"/v1.0/todo/users/{union_id}/org/tasks/query"), json=body) or {}
-                    records = []
+                    wanted: dict[str, int] = {}
                     for card in answer.get("todoCards") or []:
                         task_id, modified = str(card.get("taskId") or ""), int(card.get("modifiedTime") or 0)
-                        if not task_id or fetched.get(task_id) == modified:
+                        if not task_id or fetched.get(task_id) == modified or task_id in wanted:
                             continue
-                        if since is not None and modified <= int(since):
-                            continue
-                        detail = await self.connector.call("GET", self._detail_url(union_id, task_id), lookup=True)
-                        if detail and detail.get("id"):
-                            fetched[task_id] = modified
-                            records.append(detail)
+                        if since is None or modified > int(since):
+                            wanted[task_id] = modified
+                    details = await asyncio.gather(*(self.connector.call(
+                        "GET", self._detail_url(union_id, t), lookup=True) for t in wanted))
+                    records = [d for d in details if d and d.get("id")]
+                    fetched.update({str(d["id"]): wanted.get(str(d["id"]), 0) for d in records})
                     token = answer.get("nextToken")
                     last_user = index == len(users) - 1
                     more = token not in (None, "")
@@ -79,7 +82,9 @@ class Todos(DingTalkStream):
                         out = {"since": since, "started": started, "user": users[index + 1]}
                     else:
                         out = {"since": started - MARGIN_MS}
-                    yield Page(records, cursor=out)
+                    page = Page(records, cursor=out)
+                    if quiet.keep(page, last="started" not in out):
+                        yield page
                     if not more:
                         break
 

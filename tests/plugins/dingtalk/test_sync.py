@@ -154,7 +154,8 @@ async def test_sync_token_resume_after_a_crash(sim: DingTalkSimulator) -> None:
     for event_id in changed:
         sim.rename_event(event_id, f"renamed {event_id}")
     async with make_connector(sim) as connector:
-        part, crash_cursor, _ = await read(connector.stream("calendars"), after, stop_after=10)
+        part, crash_cursor, pages = await read(connector.stream("calendars"), after, stop_after=3)
+    assert pages == 3 and len({e.source.external_id for e in part if e.kind is EntityKind.MEETING}) < len(changed)
     async with make_connector(sim) as connector:
         rest, final, _ = await read(connector.stream("calendars"), crash_cursor)
     seen = {e.source.external_id for e in part + rest if e.kind is EntityKind.MEETING}
