@@ -35,6 +35,12 @@ def _stale_sync_token(response: Any) -> bool:
     return response.status_code in (400, 410) and "synctoken" in str(body.get("code") or "").lower()
 
 
+def _attendee_cancellation(event: Mapping[str, Any], union_id: str) -> bool:
+    """A cancelled copy in a calendar other than the organizer's (maybe just an attendee removed)."""
+    organizer = (event.get("organizer") or {}).get("id")
+    return str(event.get("status")) == "cancelled" and organizer not in (union_id, None)
+
+
 class Calendars(DingTalkStream):
     """Events (-> Meeting + room Bookings) of every user in scope."""
 
@@ -92,8 +98,7 @@ class Calendars(DingTalkStream):
                 for event in body.get("events") or []:
                     if not isinstance(event, Mapping) or not event.get("id"):
                         continue
-                    if str(event.get("status")) == "cancelled" and (event.get("organizer") or {}).get("id") \
-                            not in (union_id, None):
+                    if _attendee_cancellation(event, union_id):
                         continue  # an attendee's copy: the organizer's calendar decides
                     stamp = f"{event.get('updateTime')}|{event.get('status')}"
                     if emitted.get(str(event["id"])) == stamp:
@@ -124,6 +129,6 @@ class Calendars(DingTalkStream):
             if not event_id:
                 continue
             body = await self.connector.call("GET", self._url(union_id, event_id), lookup=True)
-            if body and body.get("id"):
+            if body and body.get("id") and not _attendee_cancellation(body, union_id):
                 records.append({"unionId": union_id, "calendarId": CALENDAR, "event": body})
         yield Page(records)

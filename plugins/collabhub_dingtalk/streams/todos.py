@@ -93,11 +93,14 @@ class Todos(DingTalkStream):
 
     async def fetch_own(self, ids: Sequence[str]) -> AsyncIterator[Page]:
         """Re-pull todos by ``<unionId>/<taskId>`` (or a bare taskId, read as the operator)."""
-        records, gone = [], []
+        records: list[dict[str, Any]] = []
+        gone: list[str] = []
         for ref in ids:
             union_id, _, task_id = ref.rpartition("/")
             union_id = union_id or self.connector.config.operator_union_id
             detail = await self.connector.call("GET", self._detail_url(union_id, task_id), lookup=True)
             if detail and detail.get("id"):
                 records.append(detail)
+            else:
+                gone.append(task_id)
         yield Page(records, deleted=gone)

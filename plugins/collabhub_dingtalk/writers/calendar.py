@@ -85,18 +85,20 @@ class EventWriter(Writer):
         union_id, path = _events_path(delivery, connector.config.operator_union_id)
         body = self._body(delivery)
         rooms = [str(r) for r in delivery.content.get("rooms") or []]
+        event: dict[str, Any] | None = None
         try:
             if delivery.link is not None:
                 event_id = delivery.link.target_external_id
-                event = await connector.call("PUT", connector.api(f"{path}/{event_id}"), json={"id": event_id, **body})
-            else:
+                event = await connector.call("PUT", connector.api(f"{path}/{event_id}"), lookup=True,
+                                             json={"id": event_id, **body})
+            if event is None:  # new, or deleted remotely since: create (idempotent by client token)
                 token = stable_id("", delivery.idempotency_key)
                 event = await connector.call("POST", connector.api(path), json=body,
                                              headers={"x-client-token": token})
         except ConnectorError as exc:
             raise as_delivery_error(exc, "calendar event") from None
         event = event or {}
-        event_id = str(event.get("id") or (delivery.link.target_external_id if delivery.link else ""))
+        event_id = str(event.get("id") or "")
         if not event_id:
             raise DeliveryError(f"DingTalk answered the event write without an id: {event}", retryable=True)
         if rooms and connector.config.book_rooms:

@@ -160,3 +160,19 @@ async def test_stream_mode_frames_feed_the_same_handling(sim: DingTalkSimulator)
     assert [a["code"] for a in socket.sent] == [200, 200, 200, 200]
     assert [a["headers"]["messageId"] for a in socket.sent] == ["msg-evt-100", "msg-evt-100", "msg-evt-101", "sys-1"]
     assert connector.webhook_app(sink) is None  # Stream mode has no HTTP endpoint
+
+
+async def test_stream_mode_runs_in_the_background_and_stops_on_close(sim: DingTalkSimulator) -> None:
+    import asyncio
+
+    connector = make_connector(sim, events="stream")
+    await connector.maintain(RecordingSink())
+    for _ in range(100):  # the package's client asks the gateway for a connection
+        if sim.count("/v1.0/gateway/connections/open"):
+            break
+        await asyncio.sleep(0.02)
+    assert sim.count("/v1.0/gateway/connections/open", method="POST") >= 1
+    task = connector._stream_task
+    assert task is not None and not task.done()
+    await connector.aclose()
+    assert task.done()

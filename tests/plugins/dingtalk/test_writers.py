@@ -170,3 +170,15 @@ async def test_room_writer_adds_a_room_once(sim: DingTalkSimulator) -> None:
     event = sim.state.events[delivery.target["event_id"]]
     assert first.external_id == again.external_id
     assert [r["roomId"] for r in event["meetingRooms"]] == delivery.content["rooms"]
+
+
+async def test_event_deleted_remotely_is_made_again(sim: DingTalkSimulator) -> None:
+    delivery = sample_deliveries(sim)["event"]
+    async with make_connector(sim) as connector:
+        writer = connector.writers()["event"]
+        first = await writer.deliver(delivery)
+        sim.state.events.pop(first.external_id)
+        again = Delivery("suite-event-1-v2", "event", delivery.target, delivery.content,
+                         link=_link(delivery, first.external_id))
+        second = await writer.deliver(again)
+    assert second.external_id != first.external_id and second.external_id in sim.state.events
