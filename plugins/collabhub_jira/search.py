@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collabhub.http import NextTokenPaginator, PageRequest, Paginator, paginate
 from collabhub_jira import jql
@@ -20,7 +22,35 @@ from collabhub_jira.mapping import updated_ms
 if TYPE_CHECKING:
     from collabhub_jira.connector import JiraConnector
 
-__all__ = ["IssueSearch", "WindowPaginator"]
+__all__ = ["IssueSearch", "WindowPaginator", "read_ahead"]
+
+T = TypeVar("T")
+
+
+async def read_ahead(source: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Ask for the next page while the caller works on this one (normalises and commits it).
+
+    The next request only needs the page in hand (its token or last ``updated``), so the remote
+    serves page k+1 while the engine stores page k. If the caller stops early, the request in
+    flight is cancelled.
+    """
+    pending: asyncio.Future[T] = asyncio.ensure_future(anext(source))
+    try:
+        while True:
+            try:
+                item = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(source))
+            yield item
+    finally:
+        if not pending.done():
+            pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class WindowPaginator(Paginator):
@@ -52,13 +82,10 @@ class IssueSearch:
         return jql.scope(self.config.projects, self.config.jql)
 
     async def pages(self, since_ms: int, fields: Sequence[str], page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield each page's issues (possibly an empty list) in ``(updated, key)`` order."""
-        if self.config.cloud:
-            async for issues in self._cloud(since_ms, fields, page_size):
-                yield issues
-        else:
-            async for issues in self._datacenter(since_ms, fields, page_size):
-                yield issues
+        """Yield each page's issues (possibly an empty list) in ``(updated, key)`` order, one page read ahead."""
+        pages = self._cloud if self.config.cloud else self._datacenter
+        async for issues in read_ahead(pages(since_ms, fields, page_size)):
+            yield issues
 
     async def _cloud(self, since_ms: int, fields: Sequence[str], page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
         url = self.connector.api("search/jql")

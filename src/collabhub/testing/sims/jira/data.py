@@ -101,6 +101,7 @@ class JiraData:
         self._clock = clock
         self._offset_ms = 0
         self._last_stamp = 0
+        self._offsets: dict[int, tuple[int, str]] = {}
         self._seed(company)
 
     # -- time ------------------------------------------------------------------------------
@@ -316,5 +317,12 @@ class JiraData:
         """Jira's timestamp format in the site's zone, e.g. ``2026-11-02T09:00:00.000+0800``."""
         if ms is None:
             return None
-        moment = datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.tz)
-        return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{moment:%z}"
+        hour = ms // 3_600_000
+        offset = self._offsets.get(hour)
+        if offset is None:
+            utcoffset = datetime.fromtimestamp(hour * 3600, UTC).astimezone(self.tz).utcoffset()
+            seconds = int(utcoffset.total_seconds()) if utcoffset else 0
+            sign = "+" if seconds >= 0 else "-"
+            offset = self._offsets[hour] = (seconds, f"{sign}{abs(seconds) // 3600:02d}{abs(seconds) % 3600 // 60:02d}")
+        local = time.gmtime(ms // 1000 + offset[0])
+        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{ms % 1000:03d}{offset[1]}"
