@@ -36,8 +36,9 @@ SECTIONS = ("changes", "overdue", "milestones", "meetings", "stale", "unacked")
 class DigestScope:
     """Who a digest is for, which rules feed it, and which chats it goes to.
 
-    ``share_rules`` list the items shared *to* this receiver; ``duty_rules`` list the stale and
-    unacknowledged items of every receiver (for the provider and the coordination office).
+    ``share_rules`` list the items shared *to* this receiver; ``duty_rules`` list the items every
+    receiver left unacknowledged past the deadline (for the provider and the coordination office,
+    who hear about stale shares through freshness reminders and escalations).
     """
 
     key: str
@@ -208,7 +209,7 @@ def build_digest(scope: DigestScope, items: list[ScopeItem], everything: list[St
             sections["meetings"].append((key, line(view, item.shares)))
     in_scope = {i.view.key for i in items}
     for breach in breaches:
-        if breach.view.key in in_scope or breach.rule.name in duty_names:
+        if breach.view.key in in_scope:  # providers and the office get reminders and escalations instead
             note = text(lang, "item.stale", days=breach.age_days(now))
             sections["stale"].append(("/".join(breach.view.key) + "|" + breach.rule.name,
                                       card_item(breach.view, tz, lang, note=note)))

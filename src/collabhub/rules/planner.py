@@ -97,6 +97,9 @@ class Planner:
         planned: list[tuple[OutboxItem, list[_StateWrite]]] = []
         planned += [(i, []) for i in self._item_deliveries(changed, backfill, result)]
         planned += self._time_driven(result)
+        known = known_keys(self.store, [item.idempotency_key for item, _ in planned])
+        writes += [w for item, ws in planned if item.idempotency_key in known for w in ws]
+        planned = [(item, ws) for item, ws in planned if item.idempotency_key not in known]
         kept = self._apply_caps(planned, result)
         result.outbox = [item for item, _ in kept]
         result.planned = len(result.outbox)
@@ -236,6 +239,8 @@ class Planner:
                                       last_at=last_at)
                 if digest.signature == self.store.get_checkpoint(sig_name):
                     continue
+                if not digest.content["sections"] and last_at is None:
+                    continue  # nothing to say and nothing said before
                 meta = {"kind": "digest", "rules": sorted(r.name for r in scope.rules), "digest": scope.key,
                         "chat": f"{connector}:{chat}", "cap": scope.daily_cap(connector), "items": digest.ack_items,
                         "fields": sorted({f for i in items for f in i.view.fields_sent}), "signature": digest.signature}
@@ -254,7 +259,7 @@ class Planner:
                     result: PlanResult) -> list[tuple[OutboxItem, list[_StateWrite]]]:
         if not any(item.channel == "card" for item, _ in planned):
             return planned
-        counts, pending = self._sent_today()
+        counts = self._sent_today()
         order = {"escalation": 0, "reminder": 1, "digest": 2}
         cards = sorted({id(i): i for i, _ in planned if i.channel == "card"}.values(),
                        key=lambda i: order.get(meta_of(i.content).get("kind", ""), 3))
@@ -263,9 +268,6 @@ class Planner:
             meta = meta_of(item.content)
             chat = meta.get("chat")
             cap = meta.get("cap") or 6
-            if item.idempotency_key in pending:  # planned before, already counted
-                allowed.add(id(item))
-                continue
             if chat is not None and counts[chat] >= cap:
                 result.deferred += 1
                 continue
@@ -273,10 +275,9 @@ class Planner:
             allowed.add(id(item))
         return [(i, w) for i, w in planned if i.channel != "card" or id(i) in allowed]
 
-    def _sent_today(self) -> tuple[Counter[str], set[str]]:
-        """Card messages per chat sent today (local day) or waiting in the outbox; the waiting keys."""
+    def _sent_today(self) -> Counter[str]:
+        """Card messages per chat sent today (local day) or waiting in the outbox."""
         counts: Counter[str] = Counter()
-        pending: set[str] = set()
         since = local_day_start(self.now, self.tz).astimezone(UTC)
         for row in self.store.deliveries(since=since, limit=100_000):
             chat = (row.detail or {}).get("chat")
@@ -287,8 +288,27 @@ class Planner:
                 chat = meta_of(row.content).get("chat")
                 if row.channel == "card" and chat:
                     counts[chat] += 1
-                    pending.add(row.idempotency_key)
-        return counts, pending
+        return counts
+
+
+def known_keys(store: Store, keys: list[str]) -> set[str]:
+    """The idempotency keys already in the outbox (any status): planned before, never again.
+
+    Reads the store's ``outbox`` table directly (one query per 500 keys); the store has no
+    public look-up by key yet.
+    """
+    from sqlalchemy import select
+
+    from collabhub.store.schema import outbox
+
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    with store.engine.connect() as conn:
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            found |= set(conn.execute(select(outbox.c.idempotency_key)
+                                      .where(outbox.c.idempotency_key.in_(chunk))).scalars())
+    return found
 
 
 def _rule_checkpoint(name: str) -> str:

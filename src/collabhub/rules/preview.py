@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from collabhub.rules.items import meta_of, public_content
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     from collabhub.store.rows import DeliveryRow
 
 __all__ = ["PreviewEntry", "content_lines", "preview", "render_preview"]
-
-KNOWN_KEYS_LOOKBACK = timedelta(days=30)
 
 
 @dataclass
@@ -68,9 +65,6 @@ def preview(engine: RulesEngine, *, receiver: str | None = None) -> list[Preview
     now = engine.clock()
     planned = engine.preview().outbox
     queued = [row for status in ("pending", "sending") for row in store.outbox_rows(status=status, limit=100_000)]
-    known = {row.idempotency_key for row in queued}
-    known |= {row.idempotency_key for row in store.outbox_rows(status="parked", limit=100_000)}
-    known |= {d.idempotency_key for d in store.deliveries(since=now - KNOWN_KEYS_LOOKBACK, limit=1_000_000)}
     history: dict[str, dict[tuple[Any, ...], DeliveryRow]] = {}
 
     def previous(recv: str, entity: tuple[str, str, str], channel: str, connector: str) -> DeliveryRow | None:
@@ -85,7 +79,7 @@ def preview(engine: RulesEngine, *, receiver: str | None = None) -> list[Preview
 
     entries: list[PreviewEntry] = []
     candidates = [(row, "queued") for row in queued if row.next_attempt_at <= now]
-    candidates += [(item, "") for item in planned if item.idempotency_key not in known]
+    candidates += [(item, "") for item in planned]  # the planner leaves out keys already in the outbox
     seen: set[str] = set()
     for item, action in candidates:
         if item.idempotency_key in seen or (receiver is not None and item.receiver != receiver):
