@@ -36,7 +36,6 @@ class HubEventHandler(dingtalk_stream.EventHandler):
         super().__init__()
         self.connector = connector
         self.sink = sink
-        self.handled: list[str] = []
 
     async def process(self, event: EventMessage) -> tuple[int, str]:
         headers = event.headers
@@ -46,10 +45,10 @@ class HubEventHandler(dingtalk_stream.EventHandler):
             if event_id and not await self.sink.first_seen(f"dingtalk:{self.connector.name}", event_id):
                 return AckMessage.STATUS_OK, "OK"
             done = await handle_event(self.connector, self.sink, event_type, event.data or {})
+            log.info("DingTalk stream event %s (%s): %s", event_type, event_id, done)
         except Exception as exc:  # the ack must still go out; DingTalk re-delivers on a non-200 ack
             log.exception("DingTalk stream event %s (%s) failed", event_type, event_id)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, f"{type(exc).__name__}"
-        self.handled.append(done)
         return AckMessage.STATUS_OK, "OK"
 
 
