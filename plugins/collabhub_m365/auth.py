@@ -49,7 +49,10 @@ class MsalHttpClient:
 
     def post(self, url: str, params: dict[str, Any] | None = None, data: Any = None,
              headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        body: dict[str, Any] = {"data": data} if isinstance(data, dict) else {"content": data}
+        if isinstance(data, dict):  # msal hands some values (the client assertion) over as bytes
+            body: dict[str, Any] = {"data": {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}}
+        else:
+            body = {"content": data}
         return self._client.post(url, params=params, headers=headers, timeout=kwargs.get("timeout"), **body)
 
     def get(self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,

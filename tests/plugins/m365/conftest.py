@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,23 @@ from collabhub_m365.connector import M365Connector
 NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # inside the sample company's month of meetings
 
 
-def fixed_clock() -> datetime:
-    return NOW
+class Clock:
+    """A "now" shared by the connector and the simulator; tests move it forward."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
-def make_connector(sim: M365Simulator, *, clock: Callable[[], datetime] = fixed_clock, **overrides: Any
-                   ) -> M365Connector:
+def make_connector(sim: M365Simulator, clock: Callable[[], datetime], **overrides: Any) -> M365Connector:
+    http = overrides.pop("http", {})
     settings = sim.connector_settings(**overrides)
-    settings["http"] = {**settings.get("http", {}), "max_wait": 2.0, **overrides.get("http", {})}
+    settings["http"] = {**settings.get("http", {}), "max_wait": 2.0, **http}
     return M365Connector("outlook", M365Connector.Config.model_validate(settings), ConnectorContext(clock=clock))
 
 
@@ -41,14 +50,20 @@ def company() -> Company:
 
 
 @pytest.fixture
-def sim(company: Company) -> Iterator[M365Simulator]:
-    with M365Simulator(company) as simulator:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sim(company: Company, clock: Clock) -> Iterator[M365Simulator]:
+    with M365Simulator(company, clock=clock) as simulator:
         yield simulator
 
 
 @pytest.fixture
-def connector_factory(sim: M365Simulator) -> Callable[..., M365Connector]:
-    return lambda **overrides: make_connector(sim, **overrides)
+def connector_factory(sim: M365Simulator, clock: Clock) -> Callable[..., M365Connector]:
+    """``connector_factory(**settings)``: a connector on the simulator, on the shared clock."""
+    return lambda **overrides: make_connector(sim, clock, **overrides)
 
 
 class RecordingSink:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = ["GraphRequest", "GraphResponse", "Router", "graph_error"]
 
@@ -32,7 +32,7 @@ class GraphRequest:
     @classmethod
     def from_url(cls, method: str, url: str, headers: dict[str, str], body: Any, base: str) -> GraphRequest:
         parts = urlsplit(url)
-        path = parts.path
+        path = unquote(parts.path)
         if path.startswith("/v1.0"):
             path = path[len("/v1.0"):]
         if not path.startswith("/"):

@@ -19,7 +19,7 @@ import asyncio
 import json
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,14 +52,18 @@ def _throttled(retry_after: float, message: str = "Application is over its Mailb
 
 
 class M365Simulator(Simulator):
-    """Seeded from the sample company (``company``), or empty for hand-built tests."""
+    """Seeded from the sample company (``company``), or empty for hand-built tests.
+
+    ``clock`` is the simulator's "now" (subscription expiry checks, modification stamps).
+    """
 
     name = "m365"
 
     def __init__(self, company: Company | None = None, *, tenant_id: str = DEMO_TENANT,
                  client_id: str = DEMO_CLIENT_ID, client_secret: str | None = "sim-client-secret",
-                 certificate_pem: bytes | None = None, tls: bool = True) -> None:
-        self.state = SimState(tenant_id)
+                 certificate_pem: bytes | None = None, tls: bool = True,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.state = SimState(tenant_id, clock=clock) if clock else SimState(tenant_id)
         self.state.apps[client_id] = App(client_id, client_secret, certificate_pem)
         self.client_id, self.client_secret = client_id, client_secret
         self.identity = IdentityRoutes(self.state)
