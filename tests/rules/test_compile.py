@@ -170,3 +170,11 @@ def test_duplicate_rule_names(tmp_path, host):
     with pytest.raises(ConfigError) as info:
         load_rules(tmp_path, host, GOOD + GOOD)
     assert "used twice" in info.value.message
+
+
+def test_unknown_function_is_located_at_the_call(tmp_path, host):
+    rules = GOOD.replace("""'status_category != "done"'""", """'size(labels) > 0 && title.lowerAscii() == "x"'""")
+    with pytest.raises(ConfigError) as info:
+        load_rules(tmp_path, host, rules)
+    assert info.value.location == position(tmp_path, "lowerAscii")
+    assert "'lowerAscii'" in info.value.message

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -42,6 +42,12 @@ __all__ = [
 
 COMMON_VARIABLES = frozenset({"kind", "connector", "external_id", "url", "now"})
 _HIDDEN_FIELDS = frozenset({"source"})
+# What the CEL library evaluates (operators aside): an unknown name is a load error, not a surprise later.
+FUNCTIONS = frozenset({
+    "size", "contains", "startsWith", "endsWith", "matches", "timestamp", "duration", "int", "uint", "double",
+    "string", "bytes", "dyn", "type", "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek",
+    "getDayOfYear", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+})
 _MACRO_VAR = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+)")
 
@@ -68,10 +74,11 @@ def offset_location(base: str | None, line: int, column: int) -> str | None:
     return f"{file}:{start_line + line - 1}:{start_col + column - 1}"
 
 
-def _position_of(name: str, source: str) -> tuple[int, int]:
-    """(line, column) of the first use of identifier ``name`` outside string literals."""
+def _position_of(name: str, source: str, *, call: bool = False) -> tuple[int, int]:
+    """(line, column) of the first use of identifier ``name`` (a call when ``call``) outside string literals."""
     masked = re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", lambda m: " " * len(m.group()), source)
-    match = re.search(rf"(?<![\w.]){re.escape(name)}\b", masked)
+    pattern = rf"\b{re.escape(name)}\s*\(" if call else rf"(?<![\w.]){re.escape(name)}\b"
+    match = re.search(pattern, masked)
     offset = match.start() if match else 0
     before = source[:offset]
     line = before.count("\n") + 1
@@ -124,6 +131,13 @@ def compile_filter(source: str, *, kinds: Iterable[EntityKind], location: str | 
         raise ConfigError(f"the filter uses {name!r}, which is not a field of {kind_names}",
                           location=offset_location(location, line, column), key=key,
                           hint="fields: " + ", ".join(sorted(allowed)))
+    unknown_functions = sorted(f for f in program.functions() if f[:1].isalpha() and f not in FUNCTIONS)
+    if unknown_functions:
+        name = unknown_functions[0]
+        line, column = _position_of(name, source, call=True)
+        raise ConfigError(f"the filter calls {name!r}, which CEL does not provide here",
+                          location=offset_location(location, line, column), key=key,
+                          hint="functions: " + ", ".join(sorted(FUNCTIONS)))
     return CompiledFilter(source=source, program=program, variables=frozenset(used))
 
 
@@ -134,9 +148,9 @@ def to_cel(value: Any, tz: tzinfo) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC)  # the CEL bridge converts fixed UTC offsets only
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=tz)
+        return datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(UTC)
     if isinstance(value, BaseModel):
         return {name: to_cel(getattr(value, name), tz) for name in type(value).model_fields}
     if isinstance(value, Mapping):
@@ -159,7 +173,7 @@ class Activation:
         variables: dict[str, Any] = {}
         for name in names:
             if name == "now":
-                variables[name] = now
+                variables[name] = now.astimezone(UTC)
             elif name == "kind":
                 variables[name] = str(entity.kind)
             elif name == "connector":
