@@ -23,7 +23,7 @@ from collabhub_jira.mapping import IssueMapper
 from collabhub_jira.pacing import IssueWritePacer
 from collabhub_jira.streams import IssuesStream
 from collabhub_jira.webhooks import JiraWebhookApp
-from collabhub_jira.writers import CommentWriter, IssueWriter, LabelsWriter, TransitionWriter
+from collabhub_jira.writers import CommentWriter, LabelsWriter, TaskWriter, TransitionWriter
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -42,7 +42,7 @@ class JiraConnector(Connector):
     title = "Jira (Cloud and Data Center)"
     Config: ClassVar[type[JiraConfig]] = JiraConfig
     stream_classes = (IssuesStream,)
-    writer_classes = (CommentWriter, LabelsWriter, TransitionWriter, IssueWriter)
+    writer_classes = (CommentWriter, LabelsWriter, TransitionWriter, TaskWriter)
     config: JiraConfig
 
     def __init__(self, name: str, config: JiraConfig, context: ConnectorContext | None = None) -> None:

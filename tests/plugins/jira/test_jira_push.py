@@ -113,10 +113,10 @@ async def test_forbidden_transition_is_a_clear_error_and_changes_nothing(kit, cl
 
 async def test_created_issue_is_made_once_and_fingerprinted_like_a_pull(kit, cloud_sim):
     connector = kit.connector(cloud_sim)
-    writer = connector.writers()["issue"]
-    delivery = Delivery("meeting-42:action-3", "issue", {"project": "APL", "issuetype": "Task"},
+    writer = connector.writers()["task"]
+    delivery = Delivery("meeting-42:action-3", "task", {"project": "APL", "issuetype": "Task"},
                         {"title": "Send the budget deck", "description": "来自月度协调会\nowner: finance",
-                         "due": "2026-12-01", "labels": ["action-item"]})
+                         "due": "2026-12-01", "labels": ["action-item"], "status_category": "todo"})
     first = await writer.deliver(delivery)
     retried = await writer.deliver(delivery)
     assert first.external_id == retried.external_id and first.detail["created"] and not retried.detail["created"]
@@ -133,10 +133,10 @@ async def test_created_issue_is_made_once_and_fingerprinted_like_a_pull(kit, clo
 async def test_create_retried_after_a_timeout_makes_no_duplicate(request, kit, sim_name):
     sim = request.getfixturevalue(sim_name)
     connector = kit.connector(sim, http={"timeout": 0.5, "max_retries": 2, "max_wait": 1})
-    writer = connector.writers()["issue"]
+    writer = connector.writers()["task"]
     sim.respond_late(r"/rest/api/\d/issue$", seconds=1.5)  # created, but the answer comes too late
     before = sim.issue_count()
-    delivery = Delivery("timeout-key", "issue", {"project": "HRM"}, {"title": "Confirm the room"})
+    delivery = Delivery("timeout-key", "task", {"project": "HRM"}, {"title": "Confirm the room"})
     first = await writer.deliver(delivery)
     second = await writer.deliver(delivery)
     assert sim.issue_count() == before + 1
@@ -146,10 +146,10 @@ async def test_create_retried_after_a_timeout_makes_no_duplicate(request, kit, s
 
 async def test_update_through_the_link_edits_the_created_issue(kit, cloud_sim):
     connector = kit.connector(cloud_sim)
-    writer = connector.writers()["issue"]
-    first = await writer.deliver(Delivery("k", "issue", {"project": "ATH"}, {"title": "Draft plan"}))
-    second = await writer.deliver(Delivery("k", "issue", {"project": "ATH"}, {"title": "Draft plan v2"},
-                                           link=link_for(first, "issue")))
+    writer = connector.writers()["task"]
+    first = await writer.deliver(Delivery("k", "task", {"project": "ATH"}, {"title": "Draft plan"}))
+    second = await writer.deliver(Delivery("k", "task", {"project": "ATH"}, {"title": "Draft plan v2"},
+                                           link=link_for(first, "task")))
     assert second.external_id == first.external_id
     assert cloud_sim.data.issues[first.external_id]["summary"] == "Draft plan v2"
 
@@ -157,8 +157,30 @@ async def test_update_through_the_link_edits_the_created_issue(kit, cloud_sim):
 async def test_create_with_a_bad_field_is_not_retried(kit, cloud_sim):
     connector = kit.connector(cloud_sim)
     with pytest.raises(DeliveryError) as caught:
-        await connector.writers()["issue"].deliver(Delivery("k", "issue", {"project": "NOPE"}, {"title": "x"}))
+        await connector.writers()["task"].deliver(Delivery("k", "task", {"project": "NOPE"}, {"title": "x"}))
     assert caught.value.retryable is False and "project" in str(caught.value)
+
+
+async def test_mirrored_task_follows_the_neutral_channel_contract(kit, cloud_sim):
+    connector = kit.connector(cloud_sim)
+    writer = connector.writers()["task"]
+    person = next(p for p in cloud_sim.company.people if p.email_visible_in_jira)
+    hidden = next(p for p in cloud_sim.company.people if not p.email_visible_in_jira)
+    target = {"project": "APL", "assignee": {"email": person.email.upper()}}
+    content = {"title": "Milestone: launch review", "description": "**Status**: on track",
+               "due": "2026-12-05T10:00:00+08:00", "status_category": "in_progress",
+               "labels": ["collabhub", "milestone"]}
+    first = await writer.deliver(Delivery("mirror-1", "task", target, content))
+    issue = cloud_sim.issue(first.detail["key"])
+    assert issue["assignee"] == person.jira_account_id and issue["status"] == "In Progress"
+    assert issue["duedate"] == "2026-12-05" and {"collabhub", "milestone"} <= set(issue["labels"])
+    done = await writer.deliver(Delivery("mirror-1", "task", target, {**content, "status_category": "done"},
+                                         link=link_for(first, "task")))
+    assert issue["status"] == "Done" and done.detail["transitions"] == ["Request review", "Approve"]
+    assert done.fingerprint == await pulled_fingerprint(connector, cloud_sim, issue["key"])
+    unassigned = await writer.deliver(Delivery("mirror-2", "task", {"project": "APL", "assignee": {
+        "email": hidden.email}}, {"title": "hidden email"}))
+    assert cloud_sim.issue(unassigned.detail["key"])["assignee"] in (None, hidden.jira_account_id)
 
 
 def test_pacer_keeps_writes_to_one_issue_below_the_per_issue_limit():

@@ -25,8 +25,9 @@ def jira_harness(tmp_path: Path) -> Iterator[SuiteHarness]:
                 "labels": Delivery("suite-labels", "labels", {"issue": first["key"]}, {"add": ["cross-dept"]}),
                 "transition": Delivery("suite-transition", "transition", {"issue": todo["key"]},
                                        {"status": "In Progress"}),
-                "issue": Delivery("suite-issue", "issue", {"project": "APL", "issuetype": "Task"},
-                                  {"title": "Follow up: budget review", "description": "from the monthly meeting"}),
+                "task": Delivery("suite-task", "task", {"project": "APL", "assignee": {"email": "nobody@example.com"}},
+                                 {"title": "Follow up: budget review", "description": "from the monthly meeting",
+                                  "status_category": "todo", "labels": ["collabhub"]}),
             },
         )
 

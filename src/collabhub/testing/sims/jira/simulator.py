@@ -151,6 +151,7 @@ class JiraSimulator(Simulator):
         table: list[tuple[str, Callable[[Request], Any], list[str]]] = [
             (f"{V}/serverInfo", self.server_info, ["GET"]),
             (f"{V}/myself", self.myself, ["GET"]),
+            (f"{V}/user/search", self.user_search, ["GET"]),
             (f"{V}/mypermissions", self.my_permissions, ["GET"]),
             (f"{V}/field", self.fields, ["GET"]),
             (f"{V}/project/{{key}}", self.project, ["GET"]),
@@ -264,6 +265,16 @@ class JiraSimulator(Simulator):
     async def myself(self, request: Request) -> Response:
         renderer = Renderer(self.data, self.base_url, request.path_params["version"])
         return JSONResponse(renderer.user(request.state.account) or {})
+
+    async def user_search(self, request: Request) -> Response:
+        """Cloud ``?query=`` (email or display name), Data Center ``?username=`` (login, email, name)."""
+        query = (request.query_params.get("query") or request.query_params.get("username") or "").strip().lower()
+        if not query:
+            return jira_error(400, "The query parameter is required.")
+        renderer = Renderer(self.data, self.base_url, request.path_params["version"])
+        found = [a for a, u in self.data.users.items()
+                 if query in (u["emailAddress"].lower(), u["name"].lower()) or query in u["displayName"].lower()]
+        return JSONResponse([renderer.user(a) for a in found[:50]])
 
     async def my_permissions(self, request: Request) -> Response:
         wanted = [p for p in request.query_params.get("permissions", "").split(",") if p]
