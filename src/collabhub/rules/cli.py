@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from collabhub.errors import ConfigError
 from collabhub.rules.ruleset import RuleSet
@@ -79,12 +78,11 @@ def check(config: ConfigOpt = None) -> None:
     if not rows:
         console.print("No sharing rules are configured (`sharing:` is empty).")
         return
-    table = Table(title=f"{len(rows)} sharing rule(s) compiled")
-    for column in rows[0]:
-        table.add_column(column, overflow="fold")
+    console.print(f"{len(rows)} sharing rule(s) compiled", markup=False)
     for row in rows:
-        table.add_row(*row.values())
-    console.print(table)
+        console.print(f"\n{row['rule']}", markup=False, style="bold")
+        for name, value in list(row.items())[1:]:
+            console.print(f"  {name + ':':<20}{value}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- preview ---------------------------------------------------------------------------------
