@@ -84,8 +84,9 @@ class IssueSearch:
     async def pages(self, since_ms: int, fields: Sequence[str], page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield each page's issues (possibly an empty list) in ``(updated, key)`` order, one page read ahead."""
         pages = self._cloud if self.config.cloud else self._datacenter
-        async for issues in read_ahead(pages(since_ms, fields, page_size)):
-            yield issues
+        async with contextlib.aclosing(read_ahead(pages(since_ms, fields, page_size))) as ahead:
+            async for issues in ahead:
+                yield issues
 
     async def _cloud(self, since_ms: int, fields: Sequence[str], page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
         url = self.connector.api("search/jql")
@@ -97,8 +98,9 @@ class IssueSearch:
             return response.json()
 
         paginator = NextTokenPaginator("nextPageToken", is_last_field="isLast")
-        async for _, body in paginate(fetch, paginator, first):
-            yield list(body.get("issues") or [])
+        async with contextlib.aclosing(paginate(fetch, paginator, first)) as bodies:
+            async for _, body in bodies:
+                yield list(body.get("issues") or [])
 
     async def _datacenter(self, since_ms: int, fields: Sequence[str], page_size: int
                           ) -> AsyncIterator[list[dict[str, Any]]]:
@@ -113,8 +115,9 @@ class IssueSearch:
             response = await self.connector.request("POST", url, json=body)
             return response.json()
 
-        async for _, body in paginate(fetch, WindowPaginator(), first):
-            yield list(body.get("issues") or [])
+        async with contextlib.aclosing(paginate(fetch, WindowPaginator(), first)) as bodies:
+            async for _, body in bodies:
+                yield list(body.get("issues") or [])
 
     async def by_ids(self, ids: Sequence[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Current state of these issues: Cloud ``issue/bulkfetch`` (100 a call), DC a JQL ``id in``."""
@@ -142,7 +145,8 @@ class IssueSearch:
                 response = await self.connector.request("POST", url, json=dict(request.params))
                 return response.json()
 
-            async for _, body in paginate(fetch, NextTokenPaginator("nextPageToken"), first):
-                for entry in body.get("issueChangeLogs") or []:
-                    out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
+            async with contextlib.aclosing(paginate(fetch, NextTokenPaginator("nextPageToken"), first)) as bodies:
+                async for _, body in bodies:
+                    for entry in body.get("issueChangeLogs") or []:
+                        out.setdefault(str(entry.get("issueId")), []).extend(entry.get("changeHistories") or [])
         return out

@@ -12,6 +12,7 @@ this connector that is not in it is marked deleted. A first (full) read counts a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from collabhub.connector import Page, Stream
@@ -60,31 +61,38 @@ class IssuesStream(Stream):
         if state.empty:
             state.swept_at = self._now()  # a full read sees every issue: nothing to sweep afterwards
         since = state.lower_bound(self.overlap_ms, self.config.floor_ms)
-        async for issues in self.search.pages(since, self.mapper.fields(), self.config.page_size):
-            records = []
-            for raw in issues:
-                try:
-                    stamp = updated_ms(raw)
-                except MappingError:
-                    records.append(raw)  # normalize() raises again and the engine quarantines it
-                    continue
-                issue_id = str(raw.get("id"))
-                if state.seen(issue_id, stamp):
-                    continue
-                records.append(raw)
-                state.advance(issue_id, stamp, str(raw.get("key", "")), self.overlap_ms)
-            await self._attach_status_history(records)
-            yield Page(records=records, cursor=state.dump())
+        async with aclosing(self.search.pages(since, self.mapper.fields(), self.config.page_size)) as pages:
+            async for issues in pages:
+                records = self._fresh(issues, state)
+                await self._attach_status_history(records)
+                yield Page(records=records, cursor=state.dump())
         if self._sweep_due(state):
             present = await self._sweep()
             state.swept_at = self._now()
             yield Page(cursor=state.dump(), sweep=frozenset(present), deleted_kind=EntityKind.TASK)
 
+    def _fresh(self, issues: list[dict[str, Any]], state: IssueCursor) -> list[dict[str, Any]]:
+        """The issues not yet emitted in this version; the cursor advances past each."""
+        records = []
+        for raw in issues:
+            try:
+                stamp = updated_ms(raw)
+            except MappingError:
+                records.append(raw)  # normalize() raises again and the engine quarantines it
+                continue
+            issue_id = str(raw.get("id"))
+            if state.seen(issue_id, stamp):
+                continue
+            records.append(raw)
+            state.advance(issue_id, stamp, str(raw.get("key", "")), self.overlap_ms)
+        return records
+
     async def _sweep(self) -> set[str]:
         """Every issue id in scope, from id-only pages."""
         present: set[str] = set()
-        async for issues in self.search.pages(self.config.floor_ms, ["id"], self.config.sweep_page_size):
-            present.update(str(issue["id"]) for issue in issues)
+        async with aclosing(self.search.pages(self.config.floor_ms, ["id"], self.config.sweep_page_size)) as pages:
+            async for issues in pages:
+                present.update(str(issue["id"]) for issue in issues)
         return present
 
     async def _attach_status_history(self, records: Sequence[dict[str, Any]]) -> None:

@@ -3,6 +3,7 @@ updates, restarts, deletes, a 429 storm, Data Center windows, status history, ch
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -170,3 +171,12 @@ async def test_check_explains_a_wrong_deployment_and_wrong_credentials(kit, dc_s
     bad_token = kit.connector(cloud_sim, api_token="not-the-token")
     result = await bad_token.check()
     assert not result.ok and "401" in result.details[-1]
+
+
+async def test_stopping_after_a_page_cancels_the_read_ahead(kit, cloud_sim):
+    connector = kit.connector(cloud_sim, page_size=100)
+    pages = connector.stream("issues").read(None)
+    first = await anext(pages)
+    await pages.aclose()
+    assert len(first.records) == 100 and connector.api_calls <= 2  # the page in hand and at most one ahead
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
