@@ -88,3 +88,23 @@ async def test_confidential_items_are_not_listed(store, clock, remote):
     engine = RulesEngine(make_config([FRESH]), store, clock=clock)
     await cycle(engine, remote)
     assert "Secret" not in str([o["content"] for o in remote.objects.values()])
+
+
+async def test_items_breaching_together_share_one_reminder(store, clock, remote):
+    put(store, task(external_id="T1", title="Budget", updated=T0), task(external_id="T2", title="Plan", updated=T0),
+        task(external_id="T3", title="Later", updated=T0 + timedelta(days=2)))
+    rule = {**FRESH, "freshness": {"max_age_days": 7, "escalate_after_days": 3}}
+    engine = RulesEngine(make_config([rule]), store, clock=clock)
+    clock.advance(days=8)
+    await cycle(engine, remote)
+    (first,) = cards(remote, "oc_eng")
+    assert first["content"]["title"] == "Please update 2 shared items"
+    assert [i["text"].split(" · ")[0] for i in first["content"]["sections"][0]["items"]] == ["Budget", "Plan"]
+    clock.advance(days=2)  # T3 breaches now; T1 and T2 are escalated (3 days on)
+    await cycle(engine, remote)
+    second = cards(remote, "oc_eng")[1]
+    assert [i["text"].split(" · ")[0] for i in second["content"]["sections"][0]["items"]] == ["Later"]
+    (escalation,) = cards(remote, "oc_office")
+    assert escalation["content"]["title"] == "Escalation: 2 stale shared items"
+    row = next(d for d in store.deliveries() if d.detail.get("kind") == "escalation")
+    assert len(row.detail["breaches"]) == 2

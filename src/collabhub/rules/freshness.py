@@ -3,8 +3,10 @@
 A shared item of a rule with ``freshness: {max_age_days: N, escalate_after_days: M}`` breaches
 when it was last updated more than N days ago. The breach period starts at ``last update + N``;
 the provider's owner is reminded once per breach period, and the coordination office is told
-once when the breach is still open M days later. Both idempotency keys include the start of
-the breach period, so an update (a new period) can breach, remind and escalate again.
+once when the breach is still open M days later. Items breaching at the same time go out in one
+reminder (one escalation) listing them all; every reminder and escalation records the breach
+periods it covers (``rule|item|period start``), and a period already covered by a delivered,
+queued or parked one is never reminded (escalated) again. An update starts a new period.
 
 Done tasks, cancelled meetings and past meetings or bookings never breach.
 """
@@ -12,23 +14,28 @@ Done tasks, cancelled meetings and past meetings or bookings never breach.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from collabhub.model import Booking, Meeting, MeetingStatus, StatusCategory, Task
 from collabhub.rules.content import card_item, item_title
 from collabhub.rules.guard import SharedView
-from collabhub.rules.items import idempotency_key, make_item
+from collabhub.rules.items import digest_entity, idempotency_key, make_item, meta_of
 from collabhub.rules.ruleset import Rule, chat_target
 from collabhub.rules.texts import text
 
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
     from collabhub.rules.evaluate import Stored
+    from collabhub.store import Store
     from collabhub.store.rows import OutboxItem
 
-__all__ = ["Breach", "breaches", "escalation_items", "last_update", "reminder_items"]
+__all__ = ["Breach", "ReminderBook", "breach_id", "breaches", "escalation_items", "last_update", "plan_freshness",
+           "reminder_items"]
+
+LOOKBACK = timedelta(days=120)
+SECTION_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -104,76 +111,141 @@ def _provider_label(config: HubConfig, rule: Rule) -> str:
     return ", ".join(names)
 
 
-def _card(breach: Breach, lang: str, tz: tzinfo, now: datetime, title: str, summary: str) -> dict[str, Any]:
-    note = text(lang, "item.stale", days=breach.age_days(now))
-    section = {"heading": text(lang, "section.stale"), "items": [card_item(breach.view, tz, lang, note=note)]}
+def breach_id(breach: Breach) -> str:
+    """One breach period of one item under one rule: what reminders and escalations are keyed on."""
+    return "|".join((breach.rule.name, *breach.view.key, breach.started.isoformat()))
+
+
+@dataclass
+class ReminderBook:
+    """Breach periods already reminded or escalated (delivered, queued or parked): never again."""
+
+    reminded: set[str] = field(default_factory=set)
+    escalated: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, store: Store, rules: Iterable[Rule], *, now: datetime) -> ReminderBook:
+        book = cls()
+        since = now - LOOKBACK
+        for rule in rules:
+            for row in store.deliveries(rule=rule.name, since=since, limit=1_000_000):
+                book._add(row.detail or {})
+        for status in ("pending", "sending", "parked"):
+            for row in store.outbox_rows(status=status, limit=1_000_000):
+                book._add(meta_of(row.content))
+        return book
+
+    def _add(self, meta: dict[str, Any]) -> None:
+        kind = meta.get("kind")
+        if kind == "reminder":
+            self.reminded.update(meta.get("breaches") or [])
+        elif kind == "escalation":
+            self.escalated.update(meta.get("breaches") or [])
+
+
+def _card(batch: list[Breach], lang: str, tz: tzinfo, now: datetime, title: str, summary: str) -> dict[str, Any]:
+    lines = [card_item(b.view, tz, lang, note=text(lang, "item.stale", days=b.age_days(now)))
+             for b in batch[:SECTION_LIMIT]]
+    if len(batch) > SECTION_LIMIT:
+        lines.append({"text": text(lang, "section.more", n=len(batch) - SECTION_LIMIT)})
+    section = {"heading": text(lang, "section.stale"), "items": lines}
     return {"title": title, "summary": summary, "lang": lang, "sections": [section]}
 
 
-def reminder_items(breach: Breach, config: HubConfig, *, now: datetime, tz: tzinfo) -> list[OutboxItem]:
-    """The reminder(s) to the provider's owner for one breach period."""
-    rule, lang = breach.rule, breach.rule.spec.lang
+def _markdown(batch: list[Breach], lang: str, now: datetime) -> str:
+    return "\n".join(f"- {item_title(b.view, lang)} ({text(lang, 'item.stale', days=b.age_days(now))})"
+                      for b in batch)
+
+
+def _batch_meta(kind: str, rule: Rule, batch: list[Breach]) -> dict[str, Any]:
+    return {"kind": kind, "rules": [rule.name], "breaches": [breach_id(b) for b in batch],
+            "fields": sorted({f for b in batch for f in b.view.fields_sent})}
+
+
+def reminder_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now: datetime,
+                   tz: tzinfo) -> list[OutboxItem]:
+    """One reminder per way the provider's owner is reached, listing every newly breached item."""
+    if not batch:
+        return []
+    lang = rule.spec.lang
     owners = _owners(config, rule)
-    title = text(lang, "fresh.remind.title", title=item_title(breach.view, lang))
+    first = item_title(batch[0].view, lang)
+    title = (text(lang, "fresh.remind.title", title=first) if len(batch) == 1
+             else text(lang, "fresh.remind.title_many", n=len(batch)))
     summary = text(lang, "fresh.remind.summary", rule=rule.name, days=f"{rule.spec.freshness.max_age_days:g}",
-                   age=breach.age_days(now), owner=", ".join(owners) or _provider_label(config, rule))
+                   owner=", ".join(owners) or _provider_label(config, rule))
+    ids = sorted(breach_id(b) for b in batch)
     receiver = "provider:" + ",".join(rule.spec.provider)
-    link_receiver = f"fresh:{rule.name}:{breach.started.isoformat()}"
-    meta = {"kind": "reminder", "rules": [rule.name], "fields": breach.view.fields_sent}
-    remind = rule.spec.freshness.remind or [None]
+    meta = _batch_meta("reminder", rule, batch)
+    entity = digest_entity(f"freshness:{rule.name}")
     out = []
-    for spec in remind:
+    for spec in rule.spec.freshness.remind or [None]:
         if spec is None or spec.channel == "card":
             connectors = [spec.connector] if spec is not None and spec.connector else sorted(rule.spec.provider_chats)
             for connector in connectors:
                 chat = rule.spec.provider_chats.get(connector)
                 if chat is None:
                     continue
-                cap = spec.daily_cap if spec is not None else None
+                key = idempotency_key("fresh-remind", rule.name, connector, "card", ids)
                 out.append(make_item(
-                    key=idempotency_key("fresh-remind", rule.name, breach.view.key, breach.started.isoformat(),
-                                        connector, "card"),
-                    connector=connector, channel="card", target=chat_target(config, connector, chat),
-                    content=_card(breach, lang, tz, now, title, summary), rule=rule.name, receiver=receiver,
-                    entity=breach.view.key, version=breach.stored.version,
-                    meta={**meta, "chat": f"{connector}:{chat}", "cap": cap}, link_receiver=link_receiver))
+                    key=key, connector=connector, channel="card", target=chat_target(config, connector, chat),
+                    content=_card(batch, lang, tz, now, title, summary), rule=rule.name, receiver=receiver,
+                    entity=entity, version=0, link_receiver=f"remind:{key[:16]}",
+                    meta={**meta, "chat": f"{connector}:{chat}", "cap": spec.daily_cap if spec else None}))
         elif spec.channel == "task" and spec.connector and owners:
             target: dict[str, Any] = {"assignee": {"email": owners[0]}}
             if spec.project:
                 target["project"] = spec.project
             if spec.tasklist:
                 target["tasklist"] = spec.tasklist
-            content = {"title": title, "description": summary, "status_category": "todo",
-                       "labels": ["collabhub", "collabhub-freshness"],
-                       "due": breach.escalate_at.astimezone(tz).date().isoformat()}
+            content = {"title": title, "description": summary + "\n\n" + _markdown(batch, lang, now),
+                       "status_category": "todo", "labels": ["collabhub", "collabhub-freshness"],
+                       "due": min(b.escalate_at for b in batch).astimezone(tz).date().isoformat()}
+            key = idempotency_key("fresh-remind", rule.name, spec.connector, "task", ids)
             out.append(make_item(
-                key=idempotency_key("fresh-remind", rule.name, breach.view.key, breach.started.isoformat(),
-                                    spec.connector, "task"),
-                connector=spec.connector, channel="task", target=target, content=content, rule=rule.name,
-                receiver=receiver, entity=breach.view.key, version=breach.stored.version, meta=meta,
-                link_receiver=link_receiver))
+                key=key, connector=spec.connector, channel="task", target=target, content=content, rule=rule.name,
+                receiver=receiver, entity=entity, version=0, meta=meta, link_receiver=f"remind:{key[:16]}"))
     return out
 
 
-def escalation_items(breach: Breach, config: HubConfig, *, now: datetime, tz: tzinfo) -> list[OutboxItem]:
-    """The escalation to the coordination office for one breach period (its chats)."""
+def escalation_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now: datetime,
+                     tz: tzinfo) -> list[OutboxItem]:
+    """One escalation card per coordination-office chat, listing every item still stale M days on."""
     office = config.coordination_office
-    if office is None:
+    if office is None or not batch:
         return []
-    rule, lang = breach.rule, breach.rule.spec.lang
-    title = text(lang, "fresh.escalate.title", title=item_title(breach.view, lang))
+    lang = rule.spec.lang
+    first = item_title(batch[0].view, lang)
+    title = (text(lang, "fresh.escalate.title", title=first) if len(batch) == 1
+             else text(lang, "fresh.escalate.title_many", n=len(batch)))
     summary = text(lang, "fresh.escalate.summary", provider=_provider_label(config, rule), rule=rule.name,
                    days=f"{rule.spec.freshness.escalate_after_days:g}")
-    meta = {"kind": "escalation", "rules": [rule.name], "fields": breach.view.fields_sent}
+    ids = sorted(breach_id(b) for b in batch)
+    meta = _batch_meta("escalation", rule, batch)
     out = []
     for connector, chat in sorted(office.chats.items()):
         if connector not in config.connectors:
             continue
+        key = idempotency_key("fresh-escalate", rule.name, connector, ids)
         out.append(make_item(
-            key=idempotency_key("fresh-escalate", rule.name, breach.view.key, breach.started.isoformat(), connector),
-            connector=connector, channel="card", target=chat_target(config, connector, chat),
-            content=_card(breach, lang, tz, now, title, summary), rule=rule.name, receiver="office",
-            entity=breach.view.key, version=breach.stored.version,
-            meta={**meta, "chat": f"{connector}:{chat}"},
-            link_receiver=f"escalate:{rule.name}:{breach.started.isoformat()}"))
+            key=key, connector=connector, channel="card", target=chat_target(config, connector, chat),
+            content=_card(batch, lang, tz, now, title, summary), rule=rule.name, receiver="office",
+            entity=digest_entity(f"freshness:{rule.name}"), version=0, link_receiver=f"escalate:{key[:16]}",
+            meta={**meta, "chat": f"{connector}:{chat}"}))
+    return out
+
+
+def plan_freshness(open_breaches: list[Breach], book: ReminderBook, config: HubConfig, *, now: datetime,
+                   tz: tzinfo) -> list[OutboxItem]:
+    """Reminders for breaches not reminded yet and escalations for those due and not escalated, per rule."""
+    by_rule: dict[str, list[Breach]] = {}
+    for breach in open_breaches:
+        by_rule.setdefault(breach.rule.name, []).append(breach)
+    out: list[OutboxItem] = []
+    for batch in by_rule.values():
+        batch.sort(key=lambda b: (b.started, b.view.key))
+        rule = batch[0].rule
+        out += escalation_items(rule, [b for b in batch if b.escalated(now) and breach_id(b) not in book.escalated],
+                                config, now=now, tz=tz)
+        out += reminder_items(rule, [b for b in batch if breach_id(b) not in book.reminded], config, now=now, tz=tz)
     return out

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from collabhub.rules.acks import AckBook
 from collabhub.rules.digest import build_digest, digest_scopes, is_due, local_day_start, scope_items
 from collabhub.rules.evaluate import Evaluator, Stored, scan
-from collabhub.rules.freshness import breaches, escalation_items, reminder_items
+from collabhub.rules.freshness import ReminderBook, breaches, plan_freshness
 from collabhub.rules.items import digest_entity, idempotency_key, make_item, meta_of
 from collabhub.rules.per_item import ItemPlanner
 from collabhub.rules.ruleset import RuleSet, chat_target
@@ -215,13 +215,12 @@ class Planner:
         result.entities += len(everything)
         open_breaches = breaches(everything, self.now)
         out: list[tuple[OutboxItem, list[_StateWrite]]] = []
-        for breach in open_breaches:
-            if breach.escalated(self.now):
-                out += [(i, []) for i in escalation_items(breach, self.config, now=self.now, tz=self.tz)]
-            out += [(i, []) for i in reminder_items(breach, self.config, now=self.now, tz=self.tz)]
+        if open_breaches:
+            book = ReminderBook.load(self.store, fresh_rules, now=self.now)
+            out += [(i, []) for i in plan_freshness(open_breaches, book, self.config, now=self.now, tz=self.tz)]
         if not scopes:
             return out
-        book = AckBook.load(self.store, now=self.now) if any(r.spec.ack for r in self.ruleset.rules) else AckBook()
+        acks = AckBook.load(self.store, now=self.now) if any(r.spec.ack for r in self.ruleset.rules) else AckBook()
         for scope in scopes:
             items = scope_items(scope, everything)
             for connector in sorted(scope.connectors):
@@ -235,7 +234,7 @@ class Planner:
                 if not due:
                     result.held += 1
                     continue
-                digest = build_digest(scope, items, everything, open_breaches, book, now=self.now, tz=self.tz,
+                digest = build_digest(scope, items, everything, open_breaches, acks, now=self.now, tz=self.tz,
                                       last_at=last_at)
                 if digest.signature == self.store.get_checkpoint(sig_name):
                     continue

@@ -49,13 +49,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "field.label": {"zh": "{name}：{value}", "en": "{name}: {value}"},
     # freshness
     "fresh.remind.title": {"zh": "请更新共享事项：{title}", "en": "Please update the shared item: {title}"},
+    "fresh.remind.title_many": {"zh": "请更新 {n} 项共享事项", "en": "Please update {n} shared items"},
     "fresh.remind.summary": {
-        "zh": "规则「{rule}」要求每 {days} 天更新一次；该事项已 {age} 天未更新。负责人：{owner}",
-        "en": "Rule '{rule}' asks for an update every {days} days; this item was last updated {age} days ago. "
-              "Owner: {owner}",
+        "zh": "规则「{rule}」要求共享事项每 {days} 天更新一次。负责人：{owner}",
+        "en": "Rule '{rule}' asks for an update of shared items every {days} days. Owner: {owner}",
     },
     "fresh.escalate.title": {"zh": "升级提醒：共享事项长期未更新：{title}",
                              "en": "Escalation: stale shared item: {title}"},
+    "fresh.escalate.title_many": {"zh": "升级提醒：{n} 项共享事项长期未更新",
+                                  "en": "Escalation: {n} stale shared items"},
     "fresh.escalate.summary": {
         "zh": "提供方 {provider} 在提醒后 {days} 天仍未更新（规则「{rule}」）。",
         "en": "The provider {provider} has not updated it {days} days after the reminder (rule '{rule}').",
