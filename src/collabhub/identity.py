@@ -83,6 +83,7 @@ class IdentityResolver:
         self.config = config
         self.host = host
         self._cache: dict[tuple[str, str], int | None] = {}
+        self._reviewed: set[tuple[str, str]] = set()  # put on the review list during this run
 
     # -- config ----------------------------------------------------------------------------
 
@@ -164,11 +165,16 @@ class IdentityResolver:
 
         # 2. keys for the rest
         todo: list[tuple[PersonRef, _Keys]] = []
+        pending: set[tuple[str, str]] = set()
         for ref in refs:
-            pid = self._cache.get((ref.connector, ref.external_id)) if ref.external_id else None
+            key = (ref.connector, ref.external_id or f"name:{ref.display_name or '?'}")
+            pid = self._cache.get(key) if ref.external_id else None
             if pid is not None:
                 ref.person_id = pid
                 continue
+            if key in self._reviewed or (ref.external_id and key in pending):
+                continue  # already on the review list (or being resolved in this page)
+            pending.add(key)
             todo.append((ref, self._keys(ref)))
         if not todo:
             return stats
@@ -242,6 +248,7 @@ class IdentityResolver:
 
     def _review(self, ref: PersonRef, reason: str, candidates: list[int]) -> None:
         ext = ref.external_id or f"name:{ref.display_name or '?'}"
+        self._reviewed.add((ref.connector, ext))
         self.store.add_review(ref.connector, ext, ref.model_dump(mode="json", exclude_none=True), reason, candidates)
 
 
