@@ -147,7 +147,3 @@ class FakeConnector(Connector):
 
 def fake_connectors(remote: Remote, *names: str) -> dict[str, Connector]:
     return {name: FakeConnector(name, remote) for name in (names or ("feishu", "jira", "m365"))}
-
-
-def sample_visibility(entity: Any) -> bool:
-    return isinstance(entity, Meeting) and entity.visibility != Visibility.NORMAL

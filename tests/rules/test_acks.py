@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rules.helpers import fake_connectors, make_config, put, task
-
 from collabhub.rules import RulesEngine
 from collabhub.rules.acks import ack_id, ack_id_of
+from rules.helpers import fake_connectors, make_config, put, task
 
 ACK = {
     "name": "eng-to-sales", "provider": "eng", "provider_chats": {"feishu": "oc_eng"}, "lang": "en",
@@ -61,4 +60,5 @@ async def test_unacknowledged_items_are_listed_for_provider_and_office(store, cl
 def test_ack_id_in_payload():
     assert ack_id_of({"ack_id": "abc"}) == "abc"
     assert ack_id_of({"value": {"ack_id": "abc"}}) == "abc"
+    assert ack_id_of({"event": {"action": {"value": {"ack_id": "abc"}}}}) == "abc"  # a Feishu card action
     assert ack_id_of({"other": 1}) is None

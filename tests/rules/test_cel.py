@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from rules.helpers import T0, make_config, meeting, task
 
 from collabhub.errors import ConfigError
 from collabhub.model import EntityKind, PersonRef
 from collabhub.rules import RuleSet
 from collabhub.rules.cel import Activation, compile_filter, offset_location
 from collabhub.rules.evaluate import Evaluator
+from rules.helpers import T0, make_config, meeting, task
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -50,7 +50,8 @@ def test_a_non_boolean_result_is_an_error():
 
 def test_run_time_errors_match_nothing_and_are_counted():
     rules = [{"name": "r", "provider": "eng", "receivers": [{"department": "sales", "chats": {"feishu": "c"}}],
-              "what": {"kinds": ["task"], "filter": "due < now"}, "fields": ["title"], "deliver": [{"channel": "card"}]}]
+              "what": {"kinds": ["task"], "filter": "due < now"}, "fields": ["title"],
+              "deliver": [{"channel": "card"}]}]
     evaluator = Evaluator(RuleSet.from_config(make_config(rules)), T0, TZ)
     assert evaluator.shares(task(due=None)) == []  # null < timestamp fails: not shared
     assert evaluator.errors == 1

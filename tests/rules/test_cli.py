@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rules.helpers import T0, fake_connectors, make_config, put, task
 from typer.testing import CliRunner
 
 from collabhub.errors import ConfigError
 from collabhub.rules import RulesEngine
 from collabhub.rules.cli import audit_records, check_rows, format_audit, parse_since
+from rules.helpers import T0, fake_connectors, make_config, put, task
 
 RULES = [
     {"name": "mirror", "provider": "eng", "receivers": ["sales"], "what": {"kinds": ["task"]},

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from rules.helpers import fake_connectors, make_config, meeting, put, task
-
 from collabhub.model import StatusCategory, Visibility
 from collabhub.rules import RulesEngine
+from rules.helpers import fake_connectors, make_config, meeting, put, task
 
 DIGEST = {
     "name": "eng-status",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from rules.helpers import FakeConnector, Remote, fake_connectors, make_config, put, task
 
 from collabhub.errors import DeliveryError, WorkflowError
 from collabhub.rules import RetryPolicy, RulesEngine
+from rules.helpers import FakeConnector, Remote, fake_connectors, make_config, put, task
 
 MIRROR = {
     "name": "mirror",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules.helpers import T0, fake_connectors, make_config, put, task
-
 from collabhub.model import StatusCategory
 from collabhub.rules import RulesEngine
+from rules.helpers import T0, fake_connectors, make_config, put, task
 
 FRESH = {
     "name": "eng-weekly",

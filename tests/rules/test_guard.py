@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules.helpers import T0, meeting, task
-
 from collabhub.model import Attendee, Booking, PersonRef, SourceRef, Visibility
 from collabhub.rules.guard import allowed_field_paths, is_confidential, merge_views, share
+from rules.helpers import T0, meeting, task
 
 
 def test_allowlist_copies_only_the_named_fields():

@@ -19,7 +19,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rules.helpers import T0, Clock, Remote, fake_connectors, make_config, put
 
 from collabhub.model import (
     Attendee,
@@ -35,6 +34,7 @@ from collabhub.rules import RulesEngine, is_confidential
 from collabhub.rules.guard import allowed_field_paths
 from collabhub.rules.items import meta_of, public_content
 from collabhub.store import Store
+from rules.helpers import T0, Clock, Remote, fake_connectors, make_config, put
 
 SENTINEL = re.compile(r"Z(\d+)Q([a-z_.]+)Q")
 DEPTS = ("eng", "sales", "ops")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from rules.helpers import T0, fake_connectors, make_config, meeting, put, task
 from sqlalchemy import func, select
 
 from collabhub.model import Visibility
 from collabhub.rules import RulesEngine
 from collabhub.rules.preview import preview, render_preview
 from collabhub.store.schema import checkpoints, deliveries, links, outbox
+from rules.helpers import T0, fake_connectors, make_config, meeting, put, task
 
 RULES = [
     {"name": "eng-to-sales", "provider": "eng", "lang": "en",

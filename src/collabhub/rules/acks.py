@@ -2,7 +2,8 @@
 
 A digest card line for a rule with ``ack:`` carries an ``ack_id``. A connector's webhook that
 receives the click (Feishu card action, DingTalk action card link) records an inbound event
-``event_type="ack"`` whose payload holds that ``ack_id`` (top level, or under ``value``). An
+(``event_type="ack"``, or the vendor's own card-action type) whose payload holds that
+``ack_id``, at the top level or nested (e.g. ``event.action.value.ack_id``). An
 item whose first delivery to a receiver is older than the rule's ``ack.deadline_hours`` and
 that has no ack is *unacknowledged*: listed for the receiver, the provider and the office.
 """
@@ -32,12 +33,19 @@ def ack_id(rule: str, receiver: str, entity_key: tuple[str, str, str]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def ack_id_of(payload: Mapping[str, Any]) -> str | None:
-    """The ack id inside an inbound ack event's payload, if any."""
+def ack_id_of(payload: Any, depth: int = 0) -> str | None:
+    """The ``ack_id`` inside an inbound event's payload, at the top or nested (e.g. a Feishu card
+    action's ``event.action.value.ack_id``); ``None`` when there is none."""
+    if not isinstance(payload, Mapping) or depth > 5:
+        return None
     value = payload.get("ack_id")
-    if value is None and isinstance(payload.get("value"), Mapping):
-        value = payload["value"].get("ack_id")
-    return str(value) if value else None
+    if isinstance(value, str | int) and value:
+        return str(value)
+    for child in payload.values():
+        found = ack_id_of(child, depth + 1)
+        if found:
+            return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class AckBook:
         book = cls()
         after = 0
         while True:
-            events = store.events(event_type=ACK_EVENT, after_id=after, limit=1000)
+            events = store.events(after_id=after, limit=1000)  # "ack", or a vendor's card-action event
             for event in events:
                 found = ack_id_of(event.payload or {})
                 if found:
