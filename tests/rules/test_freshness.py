@@ -107,3 +107,13 @@ async def test_items_breaching_together_share_one_reminder(store, clock, remote)
     assert escalation["content"]["title"] == "Escalation: 2 stale shared items"
     row = next(d for d in store.deliveries() if d.detail.get("kind") == "escalation")
     assert len(row.detail["breaches"]) == 2
+
+
+async def test_reminders_wait_for_the_end_of_quiet_hours(store, clock, remote):
+    put(store, task(external_id="T1", title="Budget", updated=T0))
+    rule = {**FRESH, "schedule": {"quiet_hours": "09:00-12:00"}}  # the clock reads 10:00 in Shanghai
+    engine = RulesEngine(make_config([rule]), store, clock=clock)
+    clock.advance(days=8)
+    assert (await cycle(engine, remote)).reminders == 0
+    clock.advance(hours=2)
+    assert (await cycle(engine, remote)).reminders == 2

@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from collabhub.rules.guard import SharedView
-from collabhub.rules.texts import text
+from collabhub.rules.texts import field_name, text
 
 __all__ = [
     "booking_content",
@@ -23,17 +23,6 @@ __all__ = [
     "withdrawn_task_content",
 ]
 
-_LABELS_EN = {"title": "Title", "description": "Description", "status": "Status", "status_category": "Status",
-              "assignee": "Assignee", "reporter": "Reporter", "due": "Due", "priority": "Priority",
-              "labels": "Labels", "start": "Start", "end": "End", "location": "Location", "organizer": "Organizer",
-              "attendees": "Attendees", "body": "Notes", "url": "Link", "project": "Project",
-              "department": "Department", "name": "Name", "capacity": "Capacity", "rooms": "Rooms",
-              "online_url": "Online meeting"}
-_LABELS_ZH = {"title": "标题", "description": "描述", "status": "状态", "status_category": "状态",
-              "assignee": "负责人", "reporter": "报告人", "due": "截止", "priority": "优先级", "labels": "标签",
-              "start": "开始", "end": "结束", "location": "地点", "organizer": "组织者", "attendees": "参会人",
-              "body": "备注", "url": "链接", "project": "项目", "department": "部门", "name": "名称",
-              "capacity": "容量", "rooms": "会议室", "online_url": "线上会议"}
 _BODY_SKIP = frozenset({"title", "description", "body", "show_as"})
 
 
@@ -81,14 +70,13 @@ def item_title(view: SharedView, lang: str) -> str:
 
 def field_lines(view: SharedView, tz: tzinfo, lang: str, *, skip: frozenset[str] = _BODY_SKIP) -> list[str]:
     """``- Label: value`` markdown lines for every allowed field with a value."""
-    labels = _LABELS_ZH if lang == "zh" else _LABELS_EN
     lines = []
     for name in sorted(view.fields):
         if name in skip:
             continue
         rendered = _render(name, view.fields[name], tz, lang)
         if rendered:
-            lines.append("- " + text(lang, "field.label", name=labels.get(name, name), value=rendered))
+            lines.append("- " + text(lang, "field.label", name=field_name(lang, name), value=rendered))
     return lines
 
 

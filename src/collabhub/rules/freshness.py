@@ -8,7 +8,8 @@ reminder (one escalation) listing them all; every reminder and escalation record
 periods it covers (``rule|item|period start``), and a period already covered by a delivered,
 queued or parked one is never reminded (escalated) again. An update starts a new period.
 
-Done tasks, cancelled meetings and past meetings or bookings never breach.
+Done tasks, cancelled meetings and past meetings or bookings never breach. Reminders and
+escalations wait for the end of the rule's quiet hours.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collabhub.rules.guard import SharedView
 from collabhub.rules.items import digest_entity, idempotency_key, make_item, meta_of
 from collabhub.rules.ruleset import Rule, chat_target
 from collabhub.rules.texts import text
+from collabhub.schedule import QuietHours
 
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
@@ -245,6 +247,9 @@ def plan_freshness(open_breaches: list[Breach], book: ReminderBook, config: HubC
     for batch in by_rule.values():
         batch.sort(key=lambda b: (b.started, b.view.key))
         rule = batch[0].rule
+        quiet = rule.spec.schedule.quiet_hours if rule.spec.schedule else None
+        if quiet is not None and QuietHours(quiet.start, quiet.end, quiet.tz or tz).contains(now):
+            continue  # held back until the rule's quiet hours end
         out += escalation_items(rule, [b for b in batch if b.escalated(now) and breach_id(b) not in book.escalated],
                                 config, now=now, tz=tz)
         out += reminder_items(rule, [b for b in batch if breach_id(b) not in book.reminded], config, now=now, tz=tz)

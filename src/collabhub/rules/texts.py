@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGS", "TEXTS", "text"]
+__all__ = ["FIELD_NAMES", "LANGS", "TEXTS", "field_name", "text"]
 
 LANGS = ("zh", "en")
 
@@ -70,3 +70,25 @@ def text(lang: str, key: str, **values: Any) -> str:
     entry = TEXTS[key]
     template = entry.get(lang) or entry["en"]
     return template.format(**values) if values else template
+
+
+# How entity fields are named in deliveries: field -> (zh, en).
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "title": ("标题", "Title"), "description": ("描述", "Description"), "status": ("状态", "Status"),
+    "status_category": ("状态", "Status"), "assignee": ("负责人", "Assignee"), "reporter": ("报告人", "Reporter"),
+    "due": ("截止", "Due"), "priority": ("优先级", "Priority"), "labels": ("标签", "Labels"),
+    "start": ("开始", "Start"), "end": ("结束", "End"), "location": ("地点", "Location"),
+    "organizer": ("组织者", "Organizer"), "attendees": ("参会人", "Attendees"), "body": ("备注", "Notes"),
+    "url": ("链接", "Link"), "project": ("项目", "Project"), "department": ("部门", "Department"),
+    "name": ("名称", "Name"), "capacity": ("容量", "Capacity"), "rooms": ("会议室", "Rooms"),
+    "online_url": ("线上会议", "Online meeting"), "resource_id": ("资源", "Resource"),
+    "booked_by": ("预订人", "Booked by"), "components": ("模块", "Components"), "is_milestone": ("里程碑", "Milestone"),
+}
+
+
+def field_name(lang: str, name: str) -> str:
+    """The display name of an entity field in ``lang`` (the field's own name when unknown)."""
+    names = FIELD_NAMES.get(name)
+    if names is None:
+        return name
+    return names[0] if lang == "zh" else names[1]
