@@ -92,3 +92,13 @@ async def test_a_new_rule_backfills_existing_entities(store, clock, remote):
     engine = RulesEngine(make_config([r]), store, clock=clock)
     assert engine.plan().items == 1
     assert engine.plan().items == 0
+
+
+async def test_editing_a_rule_resends_the_new_view_in_place(store, clock, remote):
+    r = rule(fields=["title"], deliver=[{"channel": "task", "connector": "jira"}])
+    await run(store, clock, remote, [r], task(external_id="T1", title="Plan", due=date(2024, 5, 9)))
+    engine = RulesEngine(make_config([{**r, "fields": ["title", "due"]}]), store, clock=clock)
+    assert engine.plan().items == 1
+    await engine.dispatch(fake_connectors(remote))
+    (obj,) = remote.of("task")
+    assert obj["edits"] == 1 and obj["content"]["due"] == "2024-05-09"

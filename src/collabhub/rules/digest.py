@@ -26,7 +26,8 @@ from collabhub.rules.ruleset import Rule, RuleSet
 from collabhub.rules.texts import text
 from collabhub.schedule import QuietHours
 
-__all__ = ["DigestPlan", "DigestScope", "ScopeItem", "build_digest", "digest_scopes", "is_due", "local_day_start"]
+__all__ = ["DigestPlan", "DigestScope", "ScopeItem", "build_digest", "digest_scopes", "is_due", "local_day_start",
+           "scope_items"]
 
 SECTION_LIMIT = 10
 SECTIONS = ("changes", "overdue", "milestones", "meetings", "stale", "unacked")

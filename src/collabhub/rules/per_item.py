@@ -2,8 +2,9 @@
 
 They are planned as soon as an entity changes. When several rules share one entity with one
 receiver through the same channel, their guarded views are merged (each part was allowed) and
-one object is kept in sync. The idempotency key is a hash of (rules, receiver, channel,
-connector, entity key, entity version), so a version is delivered once.
+one object is kept in sync. The idempotency key is a hash of (rules and their definitions,
+receiver, channel, connector, entity key, entity version): a version is delivered once, and
+editing a rule (say, its field allowlist) re-sends the new view once.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class ItemPlanner:
             meta = {"kind": "item", "rules": rules, "fields": view.fields_sent}
             if view.confidential_reason:
                 meta["confidential_reason"] = view.confidential_reason
+            fingerprints = sorted({m[0].rule.fingerprint for m in members})  # an edited rule re-sends its view
             out.append(make_item(
-                key=idempotency_key("item", rules, receiver.key, channel, connector, entity.key, version),
+                key=idempotency_key("item", rules, fingerprints, receiver.key, channel, connector, entity.key, version),
                 connector=connector, channel=channel, target=target, content=content, rule=rules[0],
                 receiver=receiver.key, entity=entity.key, version=version, meta=meta))
         return out

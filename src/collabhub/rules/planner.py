@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +63,7 @@ class PlanResult:
     outbox: list[OutboxItem] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        data = asdict(self)
-        data.pop("outbox")
-        return data
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "outbox"}
 
 
 @dataclass
