@@ -1,6 +1,8 @@
 """Render a delivery's content as a Feishu message card (JSON 1.0 schema).
 
-Content keys (all optional): ``card`` (a complete card, sent as is), ``title``, ``text`` /
+Content keys (all optional): the neutral digest shape of ``docs/plugins/channels.md`` (``summary``,
+``sections`` with acknowledge buttons for items carrying an ``ack_id``), ``card`` (a complete card,
+sent as is), ``title``, ``text`` /
 ``markdown``, ``fields`` (a mapping, or a list of ``{label, value}``), ``items`` (bullet lines, for
 digests), ``url`` + ``url_text``, ``links`` (``[{text, url}]``), ``template`` (header colour),
 ``note``. Cards carry ``update_multi: true`` so a digest can be updated in place for everyone.
@@ -11,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from collabhub.channels import ack_items, content_markdown
+
 __all__ = ["render_card", "text_of"]
 
+_MAX_ACK_BUTTONS = 10
 _TEMPLATES = {"blue", "wathet", "turquoise", "green", "yellow", "orange", "red", "carmine", "violet", "purple",
               "indigo", "grey"}
 
@@ -41,6 +46,23 @@ def text_of(content: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _neutral_elements(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The neutral digest shape (``summary``, ``sections``): markdown, and an acknowledge button per
+    item a receiver must confirm (its ``value`` comes back in the card action callback)."""
+    elements: list[dict[str, Any]] = []
+    if content.get("summary") or content.get("sections"):
+        body = content_markdown(content, with_title=False)
+        if body:
+            elements.append(_md(body))
+    acks = ack_items(content)[:_MAX_ACK_BUTTONS]
+    if acks:
+        label = "确认" if content.get("lang", "zh") == "zh" else "Acknowledge"
+        elements.append({"tag": "action", "actions": [
+            {"tag": "button", "type": "default", "text": {"tag": "plain_text", "content": f"{label}: {text[:30]}"},
+             "value": {"ack_id": ack_id}} for ack_id, text in acks]})
+    return elements
+
+
 def render_card(content: Mapping[str, Any]) -> dict[str, Any]:
     """The card JSON for ``content``."""
     if isinstance(content.get("card"), Mapping):
@@ -51,6 +73,7 @@ def render_card(content: Mapping[str, Any]) -> dict[str, Any]:
     text = content.get("markdown") or content.get("text")
     if text:
         elements.append(_md(str(text)))
+    elements.extend(_neutral_elements(content))
     pairs = _fields(content.get("fields"))
     if pairs:
         elements.append({"tag": "div", "fields": [

@@ -163,33 +163,39 @@ class IdentityResolver:
             for ext in ext_ids:
                 self._cache[(connector, ext)] = found.get(ext)
 
-        # 2. keys for the rest
-        todo: list[tuple[PersonRef, _Keys]] = []
-        pending: set[tuple[str, str]] = set()
+        # 2. group the rest by identity (a page may name one person several times, some of the
+        #    references carrying an email and some not) and merge what the group knows
+        groups: dict[tuple[str, str], list[PersonRef]] = {}
         for ref in refs:
-            key = (ref.connector, ref.external_id or f"name:{ref.display_name or '?'}")
-            pid = self._cache.get(key) if ref.external_id else None
-            if pid is not None:
-                ref.person_id = pid
-                continue
-            if key in self._reviewed or (ref.external_id and key in pending):
-                continue  # already on the review list (or being resolved in this page)
-            pending.add(key)
-            todo.append((ref, self._keys(ref)))
+            if ref.external_id:
+                pid = self._cache.get((ref.connector, ref.external_id))
+                if pid is not None:
+                    ref.person_id = pid
+                    continue
+            groups.setdefault(self._group_key(ref), []).append(ref)
+        todo: list[tuple[tuple[str, str], list[PersonRef], _Keys]] = []
+        for key, group in groups.items():
+            keys = self._merged_keys(group)
+            if not keys.any() and key in self._reviewed:
+                continue  # nothing new to learn: it is on the review list already
+            todo.append((key, group, keys))
         if not todo:
             return stats
-        candidates = self._candidates([k for _, k in todo])
+
+        # 3. one query for every candidate, indexed by key
+        index: dict[tuple[str, str], set[int]] = {}
+        for person in self._candidates([k for _, _, k in todo]):
+            for kname, kval in (("email", normalize_email(person.email)), ("mobile", normalize_mobile(person.mobile)),
+                                ("employee_id", normalize_employee_id(person.employee_id))):
+                if kval:
+                    index.setdefault((kname, kval), set()).add(person.id)
         new_links: list[tuple[str, str, int, str]] = []
-        created_by_key: dict[tuple[str, str], int] = {}
-        for ref, keys in todo:
+        for key, group, keys in todo:
+            ref = group[0]
             matches: dict[int, str] = {}
-            for c in candidates:
-                how = _match_how(c, keys)
-                if how:
-                    matches.setdefault(c.id, how)
             for kname, kval in (("email", keys.email), ("mobile", keys.mobile), ("employee_id", keys.employee_id)):
-                if kval and (kname, kval) in created_by_key:
-                    matches.setdefault(created_by_key[(kname, kval)], kname)
+                for pid in index.get((kname, kval), ()) if kval else ():
+                    matches.setdefault(pid, kname)
             if len(matches) == 1:
                 pid, how = next(iter(matches.items()))
                 stats.linked += 1
@@ -198,31 +204,48 @@ class IdentityResolver:
                 stats.ambiguous += 1
                 continue
             elif keys.any():
+                name = next((r.display_name for r in group if r.display_name), None)
                 pid = self.store.create_person(
-                    name=ref.display_name or keys.email or keys.employee_id or keys.mobile or "?",
+                    name=name or keys.email or keys.employee_id or keys.mobile or "?",
                     email=keys.email, mobile=keys.mobile, employee_id=keys.employee_id, departments=[])
                 for kname, kval in (("email", keys.email), ("mobile", keys.mobile),
                                     ("employee_id", keys.employee_id)):
                     if kval:
-                        created_by_key[(kname, kval)] = pid
+                        index.setdefault((kname, kval), set()).add(pid)
                 how = "new"
                 stats.created += 1
             else:
                 self._review(ref, "unmatched", [])
                 stats.unmatched += 1
                 continue
-            ref.person_id = pid
+            for member in group:
+                member.person_id = pid
             if ref.external_id:
-                self._cache[(ref.connector, ref.external_id)] = pid
+                self._cache[key] = pid
                 new_links.append((ref.connector, ref.external_id, pid, how))
+                if key in self._reviewed:  # seen without keys earlier in this run, resolved now
+                    self.store.resolve_review(*key)
+                    self._reviewed.discard(key)
         if new_links:
             self.store.link_identities(_dedupe(new_links))
-        # every reference with the same external id gets the same answer
-        for entity in entities:
-            for ref in entity.person_refs():
-                if ref.person_id is None and ref.external_id:
-                    ref.person_id = self._cache.get((ref.connector, ref.external_id))
         return stats
+
+    @staticmethod
+    def _group_key(ref: PersonRef) -> tuple[str, str]:
+        """References to one person: same external id, or (without one) the same hard key."""
+        if ref.external_id:
+            return (ref.connector, ref.external_id)
+        hard = normalize_email(ref.email) or normalize_mobile(ref.mobile) or normalize_employee_id(ref.employee_id)
+        return (ref.connector, f"key:{hard}" if hard else f"name:{ref.display_name or '?'}")
+
+    def _merged_keys(self, group: list[PersonRef]) -> _Keys:
+        merged = _Keys()
+        for ref in group:
+            keys = self._keys(ref)
+            merged.email = merged.email or keys.email
+            merged.mobile = merged.mobile or keys.mobile
+            merged.employee_id = merged.employee_id or keys.employee_id
+        return merged
 
     def _keys(self, ref: PersonRef) -> _Keys:
         keys = _Keys(normalize_email(ref.email), normalize_mobile(ref.mobile), normalize_employee_id(ref.employee_id))
@@ -247,12 +270,13 @@ class IdentityResolver:
         return self.store.find_people(emails=sorted(emails), mobiles=sorted(mobiles), employee_ids=sorted(emp))
 
     def _review(self, ref: PersonRef, reason: str, candidates: list[int]) -> None:
-        ext = ref.external_id or f"name:{ref.display_name or '?'}"
+        ext = self._group_key(ref)[1]
         self._reviewed.add((ref.connector, ext))
         self.store.add_review(ref.connector, ext, ref.model_dump(mode="json", exclude_none=True), reason, candidates)
 
 
 def _match_how(person: Any, keys: _Keys) -> str | None:
+    """Which key of ``keys`` identifies ``person`` (used for the few config people)."""
     if keys.email and normalize_email(person.email) == keys.email:
         return "email"
     if keys.mobile and normalize_mobile(person.mobile) == keys.mobile:

@@ -111,7 +111,7 @@ class EventWriter(Writer):
 class RoomWriter(Writer):
     """Channel ``room``: add rooms to an existing event (target ``event_id``, content ``rooms``)."""
 
-    channel = "room"
+    channel = "booking"
 
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         connector: Any = self.connector

@@ -7,8 +7,9 @@ per robot and, when it is full, raises a retryable ``DeliveryError`` with the wa
 the message and sends it later. Nothing is dropped. A ``410100`` answer (another process used the
 robot) is handled the same way.
 
-Content: either a ready DingTalk body (``{"msgtype": "markdown", "markdown": {...}}``) or
-``{title, text, buttons: [{title, url}], single_url, at_mobiles, at_user_ids, at_all}``.
+Content: either a ready DingTalk body (``{"msgtype": "markdown", "markdown": {...}}``),
+``{title, text, buttons: [{title, url}], single_url, at_mobiles, at_user_ids, at_all}``, or the
+neutral digest shape of ``docs/plugins/channels.md`` (``title, summary, sections``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from collabhub.channels import content_markdown
 from collabhub.connector import Delivery, DeliveryResult, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution, Who
 from collabhub_dingtalk.crypto import robot_sign
@@ -57,6 +59,9 @@ class RobotWindow:
 
 def robot_body(content: Mapping[str, Any], msg_uuid: str) -> dict[str, Any]:
     """The JSON body for ``content`` (see the module docstring)."""
+    if content.get("msgtype") not in _PASSTHROUGH and not (content.get("text") or content.get("markdown")) and (
+            content.get("summary") or content.get("sections")):
+        content = {**content, "text": content_markdown(content)}  # the neutral digest shape
     if content.get("msgtype") in _PASSTHROUGH:
         body = {k: v for k, v in content.items() if k in ("msgtype", "at", content["msgtype"])}
     else:
@@ -92,9 +97,9 @@ def _robot_classify(inner: Any) -> Any:
 
 
 class RobotWriter(Writer):
-    """Channel ``robot``: target ``{"robot": "<name in settings.robots>"}``."""
+    """Channel ``card`` (group robot): target ``{"robot": "<name in settings.robots>"}``."""
 
-    channel = "robot"
+    channel = "card"
 
     def _robot(self, delivery: Delivery) -> tuple[str, Any]:
         robots = self.connector.config.robots  # type: ignore[attr-defined]

@@ -34,9 +34,9 @@ def _done(delivery: Delivery) -> bool:
 
 
 class TodoWriter(Writer):
-    """Channel ``todo``."""
+    """Channel ``task`` (DingTalk todos)."""
 
-    channel = "todo"
+    channel = "task"
 
     def _fields(self, delivery: Delivery) -> dict[str, Any]:
         connector: Any = self.connector

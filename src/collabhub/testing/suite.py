@@ -146,8 +146,28 @@ def _engine_sync(tmp_path: Path, harness: SuiteHarness, db: str, *, stop_after_p
 
 
 def _snapshot(store: Any) -> set[tuple[str, str, str, bool]]:
-    return {(row.kind, row.external_id, row.content_hash, row.deleted) for row in store.iter_entities(
-        include_deleted=True)}
+    """Every entity's content, with hub person ids replaced by who they are.
+
+    Hub person ids are numbered in the order people are first seen, which differs between an
+    interrupted and an uninterrupted run; the person behind the id must be the same.
+    """
+    people: dict[int, str] = {}
+
+    def who(pid: int) -> str:
+        if pid not in people:
+            person = store.get_person(pid)
+            people[pid] = f"{person.name}|{person.email}|{person.mobile}|{person.employee_id}" if person else "?"
+        return people[pid]
+
+    def portable(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (who(v) if k == "person_id" and isinstance(v, int) else portable(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [portable(v) for v in value]
+        return value
+
+    return {(row.kind, row.external_id, json.dumps(portable(row.data), sort_keys=True, default=str), row.deleted)
+            for row in store.iter_entities(include_deleted=True)}
 
 
 class ConnectorSuite:

@@ -94,15 +94,15 @@ def sample_deliveries(sim: DingTalkSimulator) -> dict[str, Delivery]:
     room = next(r for r in sorted(sim.state.rooms) if not sim.room_busy(r, free_event))
     start = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     return {
-        "robot": Delivery("suite-robot-1", "robot", {"robot": "coordination"},
+        "card": Delivery("suite-robot-1", "card", {"robot": "coordination"},
                           {"title": "协调会提醒", "text": "### 月度跨部门协调会\n- 时间：周一 10:00"}),
-        "todo": Delivery("suite-todo-1", "todo", {"union_id": operator},
+        "task": Delivery("suite-todo-1", "task", {"union_id": operator},
                          {"subject": "准备月度协调会纪要", "description": "from the hub",
                           "due": "2026-12-05T10:00:00+08:00", "executors": [other]}),
         "event": Delivery("suite-event-1", "event", {"union_id": operator},
                           {"summary": "Cross-team sync", "start": start.isoformat(),
                            "end": (start + timedelta(hours=1)).isoformat(), "attendees": [other]}),
-        "room": Delivery("suite-room-1", "room", {"union_id": free_event["organizer"]["id"],
+        "booking": Delivery("suite-room-1", "booking", {"union_id": free_event["organizer"]["id"],
                                                   "event_id": free_event["id"]}, {"rooms": [room]}),
     }
 

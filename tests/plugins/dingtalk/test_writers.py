@@ -43,13 +43,13 @@ def _link(delivery: Delivery, external_id: str) -> Link:
 
 
 async def test_a_todo_create_retried_after_a_lost_answer_makes_one_todo(sim: DingTalkSimulator) -> None:
-    delivery = sample_deliveries(sim)["todo"]
+    delivery = sample_deliveries(sim)["task"]
     transport = LoseFirstCreateAnswer()
     settings = {**simulator_settings(sim), "http": {"max_wait": 0.01}}
     connector = DingTalkConnector("dt", DingTalkConnector.Config.model_validate(settings),
                                   ConnectorContext(transport=transport))
     async with connector:
-        writer = connector.writers()["todo"]
+        writer = connector.writers()["task"]
         with pytest.raises(DeliveryError) as first:
             await writer.deliver(delivery)
         assert first.value.retryable  # the outbox keeps it and tries again
@@ -62,11 +62,11 @@ async def test_a_todo_create_retried_after_a_lost_answer_makes_one_todo(sim: Din
 
 
 async def test_todo_updates_in_place_and_its_echo_is_recognised(sim: DingTalkSimulator) -> None:
-    delivery = sample_deliveries(sim)["todo"]
+    delivery = sample_deliveries(sim)["task"]
     async with make_connector(sim) as connector:
-        writer = connector.writers()["todo"]
+        writer = connector.writers()["task"]
         created = await writer.deliver(delivery)
-        done = Delivery(delivery.idempotency_key + "-2", "todo", delivery.target,
+        done = Delivery(delivery.idempotency_key + "-2", "task", delivery.target,
                         {**delivery.content, "done": True}, link=_link(delivery, created.external_id))
         updated = await writer.deliver(done)
         pages = [p async for p in connector.stream("todos").fetch([f"todo:{created.external_id}"])]
@@ -79,11 +79,11 @@ async def test_todo_updates_in_place_and_its_echo_is_recognised(sim: DingTalkSim
 async def test_robot_messages_beyond_20_a_minute_are_queued_not_dropped(clocked_sim: DingTalkSimulator,
                                                                         clock: Clock) -> None:
     sim = clocked_sim
-    deliveries = [Delivery(f"robot-{i}", "robot", {"robot": "coordination"},
+    deliveries = [Delivery(f"robot-{i}", "card", {"robot": "coordination"},
                            {"title": f"提醒 {i}", "text": f"第 {i} 条"}) for i in range(25)]
     queued: list[tuple[Delivery, float]] = []
     async with make_connector(sim, clock=clock) as connector:
-        writer = connector.writers()["robot"]
+        writer = connector.writers()["card"]
         for delivery in deliveries:
             try:
                 await writer.deliver(delivery)
@@ -102,10 +102,10 @@ async def test_robot_messages_beyond_20_a_minute_are_queued_not_dropped(clocked_
 
 
 async def test_robot_resend_is_deduplicated_by_msg_uuid(clocked_sim: DingTalkSimulator, clock: Clock) -> None:
-    delivery = Delivery("robot-card", "robot", {"robot": "coordination"},
+    delivery = Delivery("robot-card", "card", {"robot": "coordination"},
                         {"title": "会议室冲突", "text": "请确认", "buttons": [{"title": "打开", "url": "https://hub/x"}]})
     async with make_connector(clocked_sim, clock=clock) as connector:
-        writer = connector.writers()["robot"]
+        writer = connector.writers()["card"]
         first = await writer.deliver(delivery)
         second = await writer.deliver(delivery)
     messages = clocked_sim.robot().messages
@@ -116,10 +116,10 @@ async def test_robot_resend_is_deduplicated_by_msg_uuid(clocked_sim: DingTalkSim
 async def test_robot_throttled_by_dingtalk_stays_queued(clocked_sim: DingTalkSimulator, clock: Clock) -> None:
     async with make_connector(clocked_sim, clock=clock, name="other-process") as other:
         for i in range(20):
-            await other.writers()["robot"].deliver(Delivery(f"o{i}", "robot", {}, {"text": "x"}))
+            await other.writers()["card"].deliver(Delivery(f"o{i}", "card", {}, {"text": "x"}))
     async with make_connector(clocked_sim, clock=clock) as connector:
         with pytest.raises(DeliveryError) as raised:
-            await connector.writers()["robot"].deliver(Delivery("mine", "robot", {}, {"text": "y"}))
+            await connector.writers()["card"].deliver(Delivery("mine", "card", {}, {"text": "y"}))
     assert raised.value.retryable and raised.value.retry_after == 600
 
 
@@ -128,7 +128,7 @@ async def test_robot_with_a_wrong_secret_fails_for_the_admin(clocked_sim: DingTa
     async with make_connector(clocked_sim, clock=clock,
                               robots={"coordination": {"access_token": token, "secret": "SECwrong"}}) as connector:
         with pytest.raises(DeliveryError, match="310000") as raised:
-            await connector.writers()["robot"].deliver(Delivery("k", "robot", {}, {"text": "y"}))
+            await connector.writers()["card"].deliver(Delivery("k", "card", {}, {"text": "y"}))
     assert not raised.value.retryable and clocked_sim.robot().messages == []
 
 
@@ -162,9 +162,9 @@ async def test_event_create_is_idempotent_and_books_rooms(sim: DingTalkSimulator
 
 
 async def test_room_writer_adds_a_room_once(sim: DingTalkSimulator) -> None:
-    delivery = sample_deliveries(sim)["room"]
+    delivery = sample_deliveries(sim)["booking"]
     async with make_connector(sim) as connector:
-        writer = connector.writers()["room"]
+        writer = connector.writers()["booking"]
         first = await writer.deliver(delivery)
         again = await writer.deliver(delivery)
     event = sim.state.events[delivery.target["event_id"]]
