@@ -59,6 +59,12 @@ def parse_instant(value: str | None) -> datetime | None:
     """An ISO 8601 instant as Graph writes it (``…T01:02:03.1234567Z``); ``None`` stays ``None``."""
     if not value:
         return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads 7 fractional digits and "Z"
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     text = value.strip().replace("Z", "+00:00")
     head, dot, tail = text.partition(".")
     if dot:
@@ -88,12 +94,13 @@ def graph_datetime(slot: Mapping[str, Any] | None, what: str) -> datetime:
 
 
 def _person(connector: str, recipient: Mapping[str, Any] | None) -> PersonRef | None:
+    """A recipient as a PersonRef; Graph names people in events by SMTP address, which is their id here."""
     email = (recipient or {}).get("emailAddress") or {}
     address = str(email.get("address") or "").lower() or None
     name = email.get("name") or None
     if not address and not name:
         return None
-    return PersonRef(connector=connector, display_name=name, email=address)
+    return PersonRef(connector=connector, external_id=address, display_name=name, email=address)
 
 
 def _address(entry: Mapping[str, Any]) -> str:
@@ -113,9 +120,9 @@ def _body(event: Mapping[str, Any]) -> str | None:
     return event.get("bodyPreview") or None
 
 
-def _source(connector: str, kind: EntityKind, event: Mapping[str, Any]) -> SourceRef:
+def _source(connector: str, kind: EntityKind, event: Mapping[str, Any], updated: datetime | None) -> SourceRef:
     return SourceRef(connector=connector, kind=kind, external_id=str(event["id"]), url=event.get("webLink"),
-                     version=event.get("changeKey"), updated=parse_instant(event.get("lastModifiedDateTime")))
+                     version=event.get("changeKey"), updated=updated)
 
 
 def meeting_from_event(event: Mapping[str, Any], connector: str, mailbox: str | None = None) -> Meeting:
@@ -141,8 +148,9 @@ def meeting_from_event(event: Mapping[str, Any], connector: str, mailbox: str | 
     rooms = room_response(event)
     if rooms:
         extra["room_responses"] = rooms
+    updated = parse_instant(event.get("lastModifiedDateTime"))
     return Meeting(
-        source=_source(connector, EntityKind.MEETING, event),
+        source=_source(connector, EntityKind.MEETING, event, updated),
         title=str(event.get("subject") or ""),
         organizer=_person(connector, event.get("organizer")),
         attendees=attendees,
@@ -158,7 +166,7 @@ def meeting_from_event(event: Mapping[str, Any], connector: str, mailbox: str | 
         confidential=visibility is not Visibility.NORMAL,
         online_url=online or None,
         body=_body(event),
-        updated=parse_instant(event.get("lastModifiedDateTime")),
+        updated=updated,
         extra=extra,
     )
 
@@ -200,7 +208,7 @@ def booking_from_room_event(event: Mapping[str, Any], connector: str, room: str)
     else:
         status = BOOKING_STATUS.get(str((event.get("responseStatus") or {}).get("response")), BookingStatus.CONFIRMED)
     return Booking(
-        source=_source(connector, EntityKind.BOOKING, event),
+        source=_source(connector, EntityKind.BOOKING, event, parse_instant(event.get("lastModifiedDateTime"))),
         resource_id=room.lower(),
         start=graph_datetime(event.get("start"), "start"),
         end=graph_datetime(event.get("end"), "end"),
