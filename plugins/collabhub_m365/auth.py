@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import msal
 
 from collabhub.errors import Action, AuthError, ErrorResolution, Who
@@ -126,11 +127,18 @@ class GraphTokenProvider:
     def _acquire(self) -> dict[str, Any]:
         try:
             app = self._application()
-            return app.acquire_token_for_client(scopes=[self.settings.scope])
-        except ValueError as exc:  # msal: authority or OIDC discovery failed
-            return {"error": "authority_unreachable", "error_description": str(exc)}
         except httpx.HTTPError as exc:
             return {"error": "network", "error_description": f"{type(exc).__name__}: {exc}"}
+        except ValueError as exc:  # msal: OIDC discovery failed, or the certificate/key is unreadable
+            unreachable = "authority configuration" in str(exc) or "OIDC" in str(exc)
+            return {"error": "authority_unreachable" if unreachable else "bad_credential",
+                    "error_description": str(exc)}
+        try:
+            return app.acquire_token_for_client(scopes=[self.settings.scope])
+        except httpx.HTTPError as exc:
+            return {"error": "network", "error_description": f"{type(exc).__name__}: {exc}"}
+        except (ValueError, jwt.PyJWTError) as exc:  # the private key cannot sign the client assertion
+            return {"error": "bad_credential", "error_description": f"{type(exc).__name__}: {exc}"}
 
     async def token(self) -> str:
         """A valid access token (the cached one while more than 5 minutes remain)."""
@@ -173,6 +181,7 @@ def _auth_error(result: dict[str, Any], settings: M365Settings) -> AuthError:
         "unauthorized_client": "check client_id and tenant_id: the app is not registered in this tenant",
         "invalid_tenant": "check tenant_id",
         "invalid_scope": "the scope must be <graph endpoint>/.default; check graph_endpoint and cloud",
+        "bad_credential": "check certificate.private_key_path, passphrase, thumbprint/public_certificate_path",
         "authority_unreachable": f"check authority_host ({settings.login_host}), http.proxy and http.verify",
         "network": f"check network access to {settings.login_host}, http.proxy and http.verify",
     }

@@ -142,3 +142,27 @@ def test_secrets_stay_out_of_repr() -> None:
     connector = M365Connector("outlook", config, ConnectorContext())
     text = repr(config) + repr(connector) + repr(connector.auth())
     assert "s3cret-value-xyz" not in text
+
+
+async def test_unreachable_identity_provider_is_transient() -> None:
+    from collabhub.errors import Action
+
+    tenant = str(uuid.uuid4())
+    with respx.mock(assert_all_mocked=True) as router:
+        router.get(f"{LOGIN}/{tenant}/v2.0/.well-known/openid-configuration").mock(
+            side_effect=httpx.ConnectError("connection refused"))
+        with pytest.raises(AuthError) as caught:
+            await GraphTokenProvider(settings(tenant)).token()
+    assert caught.value.resolution.action is Action.RETRY
+    assert "http.proxy" in str(caught.value)
+
+
+async def test_unreadable_private_key_names_the_certificate_settings(tmp_path: Any) -> None:
+    tenant = str(uuid.uuid4())
+    key = tmp_path / "key.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    config = settings(tenant, client_secret=None, certificate={"private_key_path": str(key), "thumbprint": "AB12"})
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        mock_entra(router, LOGIN, tenant)
+        with pytest.raises(AuthError, match="private_key_path"):
+            await GraphTokenProvider(config).token()
