@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from collabhub.connector import Delivery, DeliveryResult, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution
@@ -72,6 +73,14 @@ class EventDraft:
     rooms: list[str] = field(default_factory=list)
     online: bool = False
     sensitivity: str = "normal"
+    calendar_id: str | None = None
+
+    @property
+    def collection(self) -> str:
+        """Where a new event is created: the default calendar, or ``target.calendar_id``."""
+        if self.calendar_id:
+            return f"{user_path(self.mailbox)}/calendars/{quote(self.calendar_id, safe='')}/events"
+        return f"{user_path(self.mailbox)}/events"
 
     @classmethod
     def from_delivery(cls, delivery: Delivery, *, default_title: str = "") -> EventDraft:
@@ -105,6 +114,7 @@ class EventDraft:
             rooms=[r.lower() for r in rooms],
             online=bool(merged.get("online")),
             sensitivity=_SENSITIVITY.get(visibility, "normal"),
+            calendar_id=target.get("calendar_id") or None,
         )
 
 
@@ -168,7 +178,6 @@ class EventWriter(Writer):
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         draft = self.draft(delivery)
         payload = await self.payload(draft)
-        events = f"{user_path(draft.mailbox)}/events"
         event: dict[str, Any] | None = None
         try:
             if delivery.link is not None:
@@ -183,7 +192,8 @@ class EventWriter(Writer):
             else:
                 payload["transactionId"] = transaction_id(delivery.idempotency_key)
             if event is None:
-                response = await self.connector.request("POST", events, json=payload, mailbox=draft.mailbox)
+                response = await self.connector.request("POST", draft.collection, json=payload,
+                                                        mailbox=draft.mailbox)
                 event = response.json()
             event = await self._room_answers(draft, event)
         except ConnectorError as exc:
@@ -251,13 +261,12 @@ class EventWriter(Writer):
                 drafts.append(exc)
                 continue
             drafts.append(draft)
-            events = f"{user_path(draft.mailbox)}/events"
             if delivery.link is not None:
                 items.append(BatchItem(str(n), "PATCH", event_path(draft.mailbox, delivery.link.target_external_id),
                                        body=payload, mailbox=draft.mailbox))
             else:
                 payload["transactionId"] = transaction_id(delivery.idempotency_key)
-                items.append(BatchItem(str(n), "POST", events, body=payload, mailbox=draft.mailbox))
+                items.append(BatchItem(str(n), "POST", draft.collection, body=payload, mailbox=draft.mailbox))
         try:
             replies = await run_batch(self.connector, items) if items else {}
         except ConnectorError as exc:

@@ -236,3 +236,21 @@ async def test_certificate_credential_and_configured_ca_bundle(tmp_path: Any, co
             result = await connector.check()
     assert result.ok, result.details
     assert sim.identity.token_requests == 1
+
+
+async def test_throttling_errors_and_cut_bodies_are_retried(connector_factory: Factory, sim: M365Simulator) -> None:
+    async with connector_factory() as connector:
+        _, reference = await read(connector, "events")
+    sim.faults.rate_limit(2, retry_after=0.05, path="calendarView/delta")
+    async with connector_factory() as connector:
+        _, throttled = await read(connector, "events")
+    sim.faults.fail(2, status=503, path="calendarView/delta")
+    async with connector_factory() as connector:
+        _, failing = await read(connector, "events")
+    sim.faults.truncate(1, path="calendarView/delta")
+    async with connector_factory() as connector:
+        _, cut = await read(connector, "events")
+    expected = sorted(e.key for e in reference)
+    assert sorted(e.key for e in throttled) == sorted(e.key for e in failing) == sorted(e.key for e in cut) == expected
+    assert sum(1 for c in sim.calls if c.status == 429) == 2
+    assert sum(1 for c in sim.calls if c.status == 503) == 2

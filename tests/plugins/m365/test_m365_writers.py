@@ -167,3 +167,12 @@ async def test_bad_delivery_is_not_retryable(connector_factory: Factory) -> None
             await connector.writers()["booking"].deliver(
                 Delivery("y", "booking", {"mailbox": MAILBOX, "room": "nope@example.com"},
                          {"start": start, "end": end}))
+
+
+async def test_target_calendar_id_writes_into_that_calendar(connector_factory: Factory, sim: M365Simulator) -> None:
+    async with connector_factory() as connector:
+        start, end = slot(connector, 68)
+        await connector.writers()["event"].deliver(
+            Delivery("cal:1", "event", {"mailbox": MAILBOX, "calendar_id": "AAMkShared=="},
+                     {"title": "Into a named calendar", "start": start, "end": end}))
+    assert sim.count(f"/v1.0/users/{MAILBOX}/calendars/AAMkShared==/events", method="POST") == 1

@@ -240,4 +240,6 @@ def register_calendar_routes(router: Router, state: SimState) -> CalendarRoutes:
     router.add("DELETE", "/users/{user}/events/{event_id}", routes.delete_event)
     router.add("POST", "/users/{user}/events", routes.create_event)
     router.add("POST", "/users/{user}/calendar/events", routes.create_event)
+    router.add("POST", "/users/{user}/calendars/{calendar}/events", lambda req, user, calendar: routes.create_event(
+        req, user))
     return routes
