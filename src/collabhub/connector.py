@@ -198,6 +198,9 @@ class Writer(ABC):
     """
 
     channel: ClassVar[str]
+    #: False when the remote cannot change a sent object (e.g. DingTalk group robot messages):
+    #: an update then goes out as a new object and the link moves to it.
+    edits_in_place: ClassVar[bool] = True
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector

@@ -160,6 +160,7 @@ class Engine:
         self.on_page = on_page
         self.owner = _owner()
         self._identity_synced = False
+        self._rules: Any = None  # the compiled rules, built on first use
 
     # -- connectors ------------------------------------------------------------------------
 
@@ -213,7 +214,9 @@ class Engine:
             from collabhub.rules import RulesEngine
         except ImportError:  # rules not installed in this build
             return {}
-        rules = RulesEngine(self.config, self.store)
+        if self._rules is None:
+            self._rules = RulesEngine(self.config, self.store, host=self.host)
+        rules = self._rules
         planned = await asyncio.to_thread(rules.plan)
         connectors = {name: self.connector(name) for name in self.enabled()}
         dispatched = await rules.dispatch(connectors)

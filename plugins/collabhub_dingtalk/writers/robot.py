@@ -100,6 +100,7 @@ class RobotWriter(Writer):
     """Channel ``card`` (group robot): target ``{"robot": "<name in settings.robots>"}``."""
 
     channel = "card"
+    edits_in_place = False  # robot messages cannot be edited: an update is a new message
 
     def _robot(self, delivery: Delivery) -> tuple[str, Any]:
         robots = self.connector.config.robots  # type: ignore[attr-defined]

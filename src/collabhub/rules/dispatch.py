@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from collabhub.connector import Connector, Delivery, Writer
+from collabhub.connector import Connector, Delivery, DeliveryResult, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError
 from collabhub.model import EntityKind, Link
 from collabhub.rules.items import meta_of, public_content
@@ -69,8 +69,10 @@ class Dispatcher:
     """Delivers due outbox rows; see the module docstring."""
 
     def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 policy: RetryPolicy | None = None, lease_seconds: float = 300.0, owner: str = "rules") -> None:
+                 policy: RetryPolicy | None = None, lease_seconds: float = 300.0, owner: str = "rules",
+                 on_delivered: Callable[[OutboxRow, DeliveryResult], None] | None = None) -> None:
         self.store = store
+        self.on_delivered = on_delivered
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.lease_seconds = lease_seconds
@@ -130,6 +132,8 @@ class Dispatcher:
         self.store.mark_sent(row.id, external_id=made.external_id, url=made.url,
                              fields_sent=list(meta.get("fields") or []), detail=detail)
         result.sent += 1
+        if self.on_delivered is not None:
+            self.on_delivered(row, made)
 
     def _writer(self, row: OutboxRow, connectors: Mapping[str, Connector],
                 writers: dict[str, dict[str, Writer]]) -> Writer:

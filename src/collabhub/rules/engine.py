@@ -12,8 +12,9 @@ from collabhub.rules.ruleset import RuleSet
 
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
-    from collabhub.connector import Connector
-    from collabhub.store import Store
+    from collabhub.connector import Connector, DeliveryResult
+    from collabhub.plugins import PluginHost
+    from collabhub.store import OutboxRow, Store
 
 __all__ = ["RulesEngine"]
 
@@ -30,12 +31,17 @@ class RulesEngine:
     """
 
     def __init__(self, config: HubConfig, store: Store, *, clock: Callable[[], datetime] = _utc_now,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, host: PluginHost | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.ruleset = RuleSet.from_config(config)
-        self.dispatcher = Dispatcher(store, clock=clock, policy=policy)
+        on_delivered = None
+        if host is not None:
+            def on_delivered(row: OutboxRow, made: DeliveryResult) -> None:
+                host.delivery_made(channel=row.channel, target_connector=row.target_connector,
+                                   idempotency_key=row.idempotency_key, external_id=made.external_id)
+        self.dispatcher = Dispatcher(store, clock=clock, policy=policy, on_delivered=on_delivered)
 
     def planner(self) -> Planner:
         return Planner(self.ruleset, self.store, now=self.clock(), tz=self.config.tz)
