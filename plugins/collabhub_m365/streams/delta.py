@@ -2,11 +2,11 @@
 
 The cursor is ``{"scopes": {<mailbox>: {"link": …, "round": "open"|"done", "window": [start, end]}}}``:
 ``link`` is the ``@odata.nextLink`` of an unfinished round or the ``@odata.deltaLink`` of a
-finished one. Mailboxes are fetched concurrently (``parallel_mailboxes``) but pages are yielded
-mailbox by mailbox in scope order. Each Page carries the cursor with its own mailbox advanced
-past it and every other mailbox at its last *yielded* page, so committing page k and restarting
-loses and doubles nothing. The engine's ``request_resync(scope=<mailbox>)``
-drops one mailbox's scope: that mailbox alone is read again in full.
+finished one. Mailboxes are fetched concurrently (``parallel_mailboxes``) but taken mailbox by
+mailbox in scope order, and small Graph pages (of one or several mailboxes) are merged into
+Pages of about ``commit_batch`` records. Each Page's cursor holds every mailbox at the last Graph
+page it contains, so committing Page k and restarting loses and doubles nothing. The engine's
+``request_resync(scope=<mailbox>)`` drops one mailbox's scope: that mailbox alone is read again.
 
 ``@removed`` entries are checked with a ``$batch`` of GETs: gone (404) means deleted; an event
 that still exists only moved out of the window (Graph reports those as removed too), so its
@@ -108,9 +108,14 @@ class MailboxDeltaStream(Stream):
 
         tasks = [asyncio.create_task(worker(i, m)) for i, m in enumerate(targets)]
         failures = _Failures()
+        batch = connector.config.commit_batch
+        records: list[dict[str, Any]] = []
+        deleted: list[str] = []
+        moved = False  # a cursor change not yet yielded
         try:
-            # Pages are yielded mailbox by mailbox, in scope order, while later mailboxes are
+            # Chunks are taken mailbox by mailbox, in scope order, while later mailboxes are
             # fetched ahead: the same remote state always produces the same page sequence.
+            # Small chunks (of several mailboxes) are merged into pages of about `commit_batch`.
             for index in range(len(targets)):
                 if index + lookahead < len(gates):
                     gates[index + lookahead].set()
@@ -120,11 +125,16 @@ class MailboxDeltaStream(Stream):
                         if item.error is not None:
                             self._failed(item, failures)
                         break
-                    unchanged = not item.records and not item.deleted and state.get(item.mailbox) == item.position
+                    moved = moved or state.get(item.mailbox) != item.position
                     state[item.mailbox] = item.position
-                    if not unchanged:
-                        yield Page(records=item.records, cursor={"scopes": dict(state)}, deleted=item.deleted,
+                    records.extend(item.records)
+                    deleted.extend(item.deleted)
+                    if len(records) + len(deleted) >= batch:
+                        yield Page(records=records, cursor={"scopes": dict(state)}, deleted=deleted,
                                    deleted_kind=self.kind)
+                        records, deleted, moved = [], [], False
+            if records or deleted or moved:
+                yield Page(records=records, cursor={"scopes": dict(state)}, deleted=deleted, deleted_kind=self.kind)
         finally:
             for task in tasks:
                 task.cancel()

@@ -48,17 +48,18 @@ def delta_calls(sim: M365Simulator, mailbox: str | None = None) -> int:
     return sim.count(path) if mailbox else sim.count(path, regex=True)
 
 
-async def test_delta_resumes_after_a_crash_mid_mailbox(connector_factory: Factory) -> None:
-    async with connector_factory(page_size=2) as connector:
+@pytest.mark.parametrize("commit_batch", [1, 5])  # one Graph page per Page, or several merged
+async def test_delta_resumes_after_a_crash_mid_mailbox(connector_factory: Factory, commit_batch: int) -> None:
+    async with connector_factory(page_size=2, commit_batch=commit_batch) as connector:
         reference_pages, reference = await read(connector, "events")
     crash_at = next(i for i, p in enumerate(reference_pages, 1)
                     if i > 3 and any(s["round"] == "open" for s in p.cursor["scopes"].values()))
-    async with connector_factory(page_size=2) as connector:
+    async with connector_factory(page_size=2, commit_batch=commit_batch) as connector:
         before, first = await read(connector, "events", stop_after=crash_at)
     committed = before[-1].cursor
     mid = [m for m, s in committed["scopes"].items() if s["round"] == "open"]
     assert mid, "the crash must happen in the middle of a mailbox"
-    async with connector_factory(page_size=2) as connector:
+    async with connector_factory(page_size=2, commit_batch=commit_batch) as connector:
         _, rest = await read(connector, "events", committed)
     keys = [e.key for e in first + rest]
     assert sorted(keys) == sorted(e.key for e in reference)  # nothing lost
