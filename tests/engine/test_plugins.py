@@ -75,12 +75,33 @@ def test_hook_run_finished(example_plugin, tmp_path, sqlite_url, items_writer, c
     assert events == [("notes", summary.run_id, "ok", {"items": summary.streams["items"].counts()})]
 
 
-def test_hook_delivery_made(example_plugin):
+def test_hook_delivery_made(example_plugin, tmp_path, sqlite_url, items_writer, config_writer):
     import collabhub_example
 
+    from collabhub.config import load_config
+    from collabhub.engine import Engine
+    from collabhub.rules import RulesEngine
+    from collabhub.store import OutboxItem, Store
+
+    items = items_writer(tmp_path / "items.jsonl", 1)
+    config = load_config(config_writer(tmp_path, sqlite_url, items), host=example_plugin)
+    store = Store(config.store.url)
+    store.upgrade()
+    store.enqueue([OutboxItem(idempotency_key="k-1", target_connector="notes", channel="note", target={},
+                              content={"text": "hello"}, entity_connector="notes", entity_kind="task",
+                              entity_external_id="A-0", entity_version=1)])
     collabhub_example.EVENTS.clear()
-    example_plugin.delivery_made(channel="note", target_connector="notes", idempotency_key="k", external_id="e")
-    assert ("delivery_made", ("note", "notes", "k", "e")) in collabhub_example.EVENTS
+
+    async def run():
+        engine = Engine(config, store, example_plugin)
+        try:
+            return await RulesEngine(config, store, host=example_plugin).dispatch({"notes": engine.connector("notes")})
+        finally:
+            await engine.aclose()
+
+    result = asyncio.run(run())
+    assert result.sent == 1
+    assert ("delivery_made", ("note", "notes", "k-1", "k-1")) in collabhub_example.EVENTS
 
 
 def test_allow_list_limits_loading(example_plugin, monkeypatch):
