@@ -67,7 +67,7 @@ def test_broken_config_gives_one_located_line_and_exit_2(tmp_path, text, expect)
 
 
 def test_sync_status_export_and_review(project):
-    tmp_path, cfg = project
+    _tmp_path, cfg = project
     result = cli("sync", "-c", str(cfg))
     assert result.returncode == 0, result.stderr
     assert "notes" in result.stdout and "ok" in result.stdout
@@ -93,7 +93,7 @@ def test_sync_status_export_and_review(project):
 
 
 def test_plugins_and_db_upgrade(project):
-    tmp_path, cfg = project
+    _tmp_path, cfg = project
     plugins = cli("plugins")
     assert plugins.returncode == 0
     assert "example" in plugins.stdout and "ledger" in plugins.stdout

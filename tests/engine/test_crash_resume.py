@@ -66,7 +66,7 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted_run(tmp_path, store_ur
     assert store.count_entities(kind="task") == killed_at  # the cursor never runs ahead of the entities
 
     resumed = _sync(cfg)
-    out, errs = resumed.communicate(timeout=120)
+    _out, errs = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, errs.decode()[-2000:]
 
     ref_dir = tmp_path / "reference"
