@@ -12,7 +12,9 @@ DingTalk userid...) is joined to one hub person:
 
 Nothing is ever matched by display name. ``collabhub identity review`` lists steps 3 and 5.
 Departments map from source ids (Jira project keys, OA department ids) to config departments
-through the ``aliases`` in config.
+through the ``aliases`` in config. Directory records (Feishu, DingTalk, ...) record which
+departments a hub person belongs to; an entity its source filed under no department (a Microsoft
+365 meeting, a spreadsheet row) takes its owner's department.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class IdentityResolver:
         self.host = host
         self._cache: dict[tuple[str, str], int | None] = {}
         self._reviewed: set[tuple[str, str]] = set()  # put on the review list during this run
+        self._departments: dict[int, list[str]] = {}  # hub person id -> departments
 
     # -- config ----------------------------------------------------------------------------
 
@@ -147,7 +150,43 @@ class IdentityResolver:
             entity.project = self.map_project(connector, src_proj)
             refs.extend(entity.person_refs())
         stats = self._resolve_refs(refs, entities)
+        self._learn_departments(connector, entities)
+        self._inherit_departments(entities)
         return stats
+
+    # -- departments of people ------------------------------------------------------------
+
+    def _person_departments(self, pid: int) -> list[str]:
+        if pid not in self._departments:
+            person = self.store.get_person(pid)
+            self._departments[pid] = list(person.departments) if person else []
+        return self._departments[pid]
+
+    def _learn_departments(self, connector: str, entities: Sequence[Entity]) -> None:
+        """Directory records tell which departments a hub person belongs to."""
+        for entity in entities:
+            if not isinstance(entity, Person) or not entity.departments:
+                continue
+            pid = self._cache.get((connector, entity.source.external_id))
+            if pid is None:
+                continue
+            wanted = [d for d in entity.departments if d]
+            if wanted and self._person_departments(pid) != wanted:
+                self.store.update_person(pid, departments=wanted)
+                self._departments[pid] = wanted
+
+    def _inherit_departments(self, entities: Sequence[Entity]) -> None:
+        """An entity its source filed under no department belongs to its owner's department."""
+        for entity in entities:
+            if entity.department or isinstance(entity, Person):
+                continue
+            owner = _owner_ref(entity)
+            if owner is None or owner.person_id is None:
+                continue
+            departments = self._person_departments(owner.person_id)
+            if departments:
+                entity.department = departments[0]
+                entity.extra.setdefault("department_from", "owner")
 
     def _resolve_refs(self, refs: list[PersonRef], entities: Sequence[Entity]) -> IdentityStats:
         stats = IdentityStats()
@@ -273,6 +312,15 @@ class IdentityResolver:
         ext = self._group_key(ref)[1]
         self._reviewed.add((ref.connector, ext))
         self.store.add_review(ref.connector, ext, ref.model_dump(mode="json", exclude_none=True), reason, candidates)
+
+
+def _owner_ref(entity: Entity) -> PersonRef | None:
+    """Who owns an entity: the organizer, assignee (else reporter), or who booked."""
+    for attr in ("organizer", "assignee", "reporter", "booked_by", "lead"):
+        ref = getattr(entity, attr, None)
+        if isinstance(ref, PersonRef) and ref.person_id is not None:
+            return ref
+    return None
 
 
 def _match_how(person: Any, keys: _Keys) -> str | None:

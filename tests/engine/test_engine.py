@@ -166,3 +166,22 @@ def test_empty_source_is_ok(tmp_path, store_url, example_plugin, setup, n):
     config, store, _ = setup(n=n)
     summary = _run(config, store, example_plugin)
     assert summary.status == "ok" and summary.total("created") == 0
+
+
+def test_directory_departments_flow_to_entities_without_one(tmp_path, store_url, example_plugin, setup):
+    config, store, _ = setup(n=1)
+    from collabhub.identity import IdentityResolver
+    from collabhub.model import EntityKind, Meeting, Person, PersonRef, SourceRef
+
+    resolver = IdentityResolver(store, config, example_plugin)
+    person = Person(source=SourceRef(connector="notes", kind=EntityKind.PERSON, external_id="ou_1"), name="王芳",
+                    email="wang.fang@example.com", departments=["OPS"])
+    resolver.resolve("notes", [person])
+    assert person.departments == ["ops"]  # mapped through the aliases
+    from datetime import UTC, datetime
+
+    meeting = Meeting(source=SourceRef(connector="notes", kind=EntityKind.MEETING, external_id="m1"), title="周会",
+                      start=datetime(2026, 11, 2, 1, tzinfo=UTC), end=datetime(2026, 11, 2, 2, tzinfo=UTC),
+                      organizer=PersonRef(connector="other", external_id="x", email="WANG.FANG@example.com"))
+    IdentityResolver(store, config, example_plugin).resolve("other", [meeting])  # a later run, another system
+    assert meeting.department == "ops" and meeting.extra["department_from"] == "owner"
