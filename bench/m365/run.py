@@ -94,8 +94,10 @@ async def run(args: argparse.Namespace) -> None:
     minimum_initial = (args.mailboxes * _pages(args.events, args.page_size) + _pages(args.rooms, 100)
                        + args.rooms * _pages(args.room_events, args.page_size))
     minimum_again = args.mailboxes + 1 + args.rooms
+    store = "SQLite (temporary file)" if not args.store_url else args.store_url.split("://", 1)[0]
     print(f"Microsoft 365 benchmark: {args.mailboxes} mailboxes x {args.events} events, {args.rooms} rooms "
-          f"x {args.room_events} bookings; page size {args.page_size}, {args.parallel} mailboxes in parallel")
+          f"x {args.room_events} bookings; page size {args.page_size}, {args.parallel} mailboxes in parallel; "
+          f"store {store}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             seconds, meetings, calls = await connector_only(settings)
@@ -103,7 +105,7 @@ async def run(args: argparse.Namespace) -> None:
                   f"{meetings / seconds:,.0f} events/s, {calls} Graph calls, peak RSS {_rss_mb():.0f} MB")
             path = Path(tmp) / "bench.yaml"
             with path.open("w", encoding="utf-8") as fh:
-                YAML().dump({"store": {"url": f"sqlite:///{Path(tmp) / 'bench.sqlite'}"},
+                YAML().dump({"store": {"url": args.store_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"},
                              "connectors": {NAME: {"type": "m365", **settings}}}, fh)
             host = PluginHost()
             config = load_config(path, host=host)
@@ -147,6 +149,8 @@ def main() -> None:
     parser.add_argument("--room-events", type=int, default=20, help="bookings per room calendar")
     parser.add_argument("--page-size", type=int, default=100, help="Prefer: odata.maxpagesize")
     parser.add_argument("--parallel", type=int, default=8, help="mailboxes read at the same time")
+    parser.add_argument("--store-url", default=None, help="an EMPTY database to use instead of a temporary SQLite "
+                        "file (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/m365_bench)")
     asyncio.run(run(parser.parse_args()))
 
 
