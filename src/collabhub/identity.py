@@ -117,17 +117,20 @@ class IdentityResolver:
     # -- departments -----------------------------------------------------------------------
 
     def map_department(self, connector: str, source_id: str | None) -> str | None:
-        if not source_id or self.config is None:
+        """The config department a source id means; ``None`` when config names departments and
+        this id is none of them (the entity then takes its owner's department)."""
+        if not source_id or self.config is None or not self.config.departments:
             return source_id
         mapped = self.config.department_for(connector, source_id)
-        return mapped or source_id
+        if mapped:
+            return mapped
+        return source_id if self.config.department(source_id) is not None else None
 
     def map_project(self, connector: str, source_id: str | None) -> str | None:
+        """The config project a source id means (through ``aliases``), else the source id."""
         if not source_id or self.config is None:
             return source_id
-        finder = getattr(self.config, "project_for", None)
-        mapped = finder(connector, source_id) if finder else None
-        return mapped or source_id
+        return self.config.project_for(connector, source_id) or source_id
 
     # -- entities --------------------------------------------------------------------------
 
@@ -148,6 +151,8 @@ class IdentityResolver:
                                       employee_id=entity.employee_id))
             src_proj = entity.project
             entity.project = self.map_project(connector, src_proj)
+            if src_proj and entity.project != src_proj:
+                entity.extra.setdefault("source_project", src_proj)
             refs.extend(entity.person_refs())
         stats = self._resolve_refs(refs, entities)
         self._learn_departments(connector, entities)

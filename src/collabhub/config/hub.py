@@ -103,11 +103,24 @@ class HubConfig:
         """The department id whose ``aliases`` map ``source_id`` of ``connector`` to it, if any."""
         return self._department_index.get((connector, str(source_id)))
 
+    def project_for(self, connector: str, source_id: str) -> str | None:
+        """The project id whose ``aliases`` (or ``jira_epic``) map ``source_id`` of ``connector`` to it."""
+        return self._project_index.get((connector, str(source_id)))
+
     def department(self, department_id: str) -> DepartmentSpec | None:
         return next((d for d in self.departments if d.id == department_id), None)
 
     def project(self, project_id: str) -> ProjectSpec | None:
         return next((p for p in self.projects if p.id == project_id), None)
+
+    @cached_property
+    def _project_index(self) -> dict[tuple[str, str], str]:
+        index: dict[tuple[str, str], str] = {}
+        for project in self.projects:
+            for connector, ids in project.aliases.items():
+                for source_id in ids:
+                    index.setdefault((connector, source_id), project.id)
+        return index
 
     @cached_property
     def _department_index(self) -> dict[tuple[str, str], str]:
