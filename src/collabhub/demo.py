@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["DemoResult", "env_name", "run_demo"]
 
 DEMO_DIR = ".collabhub-demo"
+DEMO_BASE_PORT = 18101  # simulators listen on 18101, 18102, ... in name order when those are free
 
 
 def env_name(spec_name: str, key: str) -> str:
@@ -69,11 +70,16 @@ def start_simulators(host: PluginHost, company: Any, only: set[str] | None = Non
     """Start every registered simulator; return them and the environment that points at them."""
     sims: dict[str, Simulator] = {}
     env: dict[str, str] = {}
-    for name, spec in sorted(host.simulators().items()):
+    for index, (name, spec) in enumerate(sorted(host.simulators().items())):
         if only is not None and spec.connector_type not in only:
             continue
         sim = spec.create(company)
-        sim.start()
+        try:  # the port config/demo.yaml names by default, so `collabhub sync -c config/demo.yaml` finds it
+            sim.start(port=DEMO_BASE_PORT + index)
+        except (RuntimeError, OSError):
+            sim.stop()
+            sim = spec.create(company)
+            sim.start()
         sims[name] = sim
         flat: dict[str, str] = {}
         _flatten("", spec.settings(sim), flat)
@@ -97,6 +103,8 @@ def run_demo(config_path: Path, host: PluginHost, *, workdir: Path | None = None
     from collabhub.testing.company import generate_company
 
     console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 140)
     if not config_path.is_file():
         raise ConfigError(f"demo config {config_path} not found",
                           hint="run the demo from the repository root, or pass -c config/demo.yaml")
@@ -200,10 +208,20 @@ def print_summary(result: DemoResult, company: Any, console: Console) -> None:
     if counts.get("parked"):
         console.print(f"[yellow]{counts['parked']} delivery(ies) parked[/]: see `collabhub status`")
 
-    stale = (result.rules or {}).get("planned")
-    stale_n = getattr(stale, "stale", None)
-    if stale_n is not None:
-        console.print(f"\n[bold]stale shares[/]: {stale_n}")
+    planned = (result.rules or {}).get("planned")
+    dispatched = (result.rules or {}).get("dispatched")
+    if planned is not None:
+        console.print(f"\n[bold]rules[/]: {planned.changes} changes checked against the rules "
+                      f"({planned.checks} entity × rule checks), {planned.enqueued} deliveries planned "
+                      f"({planned.items} items, {planned.digests} digests, {planned.reminders} reminders, "
+                      f"{planned.escalations} escalations); {planned.held} held for quiet hours or schedules")
+        console.print(f"[bold]stale shares[/]: {planned.reminders} reminder(s) to providers, "
+                      f"{planned.escalations} escalation(s) to the coordination office")
+    if dispatched is not None:
+        console.print(f"[bold]pushed[/]: {dispatched.sent} sent, {dispatched.retried} to retry, "
+                      f"{dispatched.parked} parked")
+        for error in dispatched.errors[:5]:
+            console.print(f"  [yellow]{error}[/]", markup=True, highlight=False)
     conflicts = room_conflicts(store)
     console.print(f"\n[bold]room conflicts[/]: {len(conflicts)}")
     for res, a, b in conflicts[:10]:
