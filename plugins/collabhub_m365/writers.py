@@ -87,7 +87,9 @@ class EventDraft:
         target, content, entity = delivery.target, dict(delivery.content), delivery.entity
         mailbox = str(target.get("mailbox") or target.get("email") or content.get("mailbox") or "").lower()
         if not mailbox:
-            raise DeliveryError("the delivery names no mailbox (target.mailbox) to write the event into",
+            hint = (" (a calendar_id alone does not name a Microsoft 365 mailbox: set `mailbox:` on the rule's "
+                    "deliver entry)") if target.get("calendar_id") else ""
+            raise DeliveryError(f"the delivery names no mailbox (target.mailbox) to write the event into{hint}",
                                 retryable=False)
         base: dict[str, Any] = {}
         if isinstance(entity, Meeting):
@@ -141,20 +143,26 @@ class EventWriter(Writer):
         return EventDraft.from_delivery(delivery, default_title=self.default_title)
 
     async def payload(self, draft: EventDraft) -> dict[str, Any]:
-        """The Graph event body for ``draft`` (rooms resolved to their exact /places names)."""
-        places = {email: room for room, _ in await self.connector.room_places()
-                  if (email := str(room.get("emailAddress") or "").lower())}
+        """The Graph event body for ``draft``; its rooms are resolved (by email or place id) to /places entries."""
+        places: dict[str, dict[str, Any]] = {}
+        for room, _ in await self.connector.room_places():
+            email = str(room.get("emailAddress") or "").lower()
+            places[email] = places[str(room.get("id") or "").lower()] = room  # by email or by place id
         attendees = [a for a in draft.attendees if a["emailAddress"]["address"].lower() not in draft.rooms]
         locations = []
-        for email in draft.rooms:
-            room = places.get(email)
+        resolved = []
+        for wanted in draft.rooms:
+            room = places.get(wanted)
             if room is None:
-                raise DeliveryError(f"room {email} is not among the rooms Graph lists (/places)", retryable=False,
+                raise DeliveryError(f"room {wanted} is not among the rooms Graph lists (/places)", retryable=False,
                                     hint="check the room's email address and Place.Read.All")
+            email = str(room["emailAddress"]).lower()
+            resolved.append(email)
             name = str(room.get("displayName") or email)
             attendees.append({"type": "resource", "emailAddress": {"address": email, "name": name}})
             locations.append({"displayName": name, "locationEmailAddress": email, "locationType": "conferenceRoom",
                               "uniqueId": email, "uniqueIdType": "directory"})
+        draft.rooms = resolved
         if not locations and draft.location:
             locations.append({"displayName": draft.location, "locationType": "default"})
         body: dict[str, Any] = {

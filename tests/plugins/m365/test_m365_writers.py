@@ -176,3 +176,18 @@ async def test_target_calendar_id_writes_into_that_calendar(connector_factory: F
             Delivery("cal:1", "event", {"mailbox": MAILBOX, "calendar_id": "AAMkShared=="},
                      {"title": "Into a named calendar", "start": start, "end": end}))
     assert sim.count(f"/v1.0/users/{MAILBOX}/calendars/AAMkShared==/events", method="POST") == 1
+
+
+async def test_neutral_booking_payload_with_a_place_id(connector_factory: Factory, sim: M365Simulator) -> None:
+    place = sorted(sim.state.directory.rooms, key=lambda r: r["emailAddress"])[-1]
+    async with connector_factory() as connector:
+        start, end = slot(connector, 69)
+        result = await connector.writers()["booking"].deliver(Delivery(
+            "neutral:1", "booking", {"mailbox": MAILBOX},
+            {"room": place["id"], "title": "Neutral", "start": start.isoformat(), "end": end.isoformat()}))
+        with pytest.raises(Exception, match="calendar_id alone"):
+            await connector.writers()["event"].deliver(Delivery(
+                "neutral:2", "event", {"calendar_id": "cal-1"},
+                {"title": "x", "start": start.isoformat(), "end": end.isoformat(), "timezone": "Asia/Shanghai",
+                 "attendees": []}))
+    assert result.detail["rooms"] == {place["emailAddress"].lower(): "accepted"}
