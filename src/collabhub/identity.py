@@ -321,8 +321,9 @@ class IdentityResolver:
 
 def _owner_ref(entity: Entity) -> PersonRef | None:
     """Who owns an entity: the organizer, assignee (else reporter), or who booked."""
+    fields = entity.__dict__  # not getattr: a missing field costs pydantic an exception
     for attr in ("organizer", "assignee", "reporter", "booked_by", "lead"):
-        ref = getattr(entity, attr, None)
+        ref = fields.get(attr)
         if isinstance(ref, PersonRef) and ref.person_id is not None:
             return ref
     return None

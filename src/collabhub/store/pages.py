@@ -27,7 +27,11 @@ __all__ = ["PageMixin"]
 
 RAW_LIMIT = 64 * 1024  # characters of a quarantined raw record kept
 
-# Hot-path statements, compiled once per dialect by ``bulk.executemany``.
+# Hot-path statements (module level, so SQLAlchemy's compiled cache always hits).
+_SELECT_EXISTING = select(entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
+                          entities.c.deleted).where(
+    entities.c.connector == bindparam("connector"), entities.c.kind == bindparam("kind"),
+    entities.c.external_id.in_(bindparam("ids", expanding=True)))
 _INSERT_ENTITIES = entities.insert()
 _INSERT_CHANGES = changes.insert()
 _UPDATE_ENTITY = (
@@ -65,7 +69,8 @@ class _Existing:
 
 def _own_time(entity: Entity, now: datetime) -> datetime:
     """The entity's own updated (or start) time, else ``now``; dates count as midnight UTC."""
-    for value in (getattr(entity, "updated", None), entity.source.updated, getattr(entity, "start", None)):
+    fields = entity.__dict__  # not getattr: a missing field costs pydantic an exception
+    for value in (fields.get("updated"), entity.source.updated, fields.get("start")):
         if isinstance(value, datetime):
             return value
         if isinstance(value, date):
@@ -130,15 +135,12 @@ class _PageWriter:
 
     def existing(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], _Existing]:
         found: dict[tuple[str, str], _Existing] = {}
-        cols = (entities.c.id, entities.c.kind, entities.c.external_id, entities.c.content_hash,
-                entities.c.version, entities.c.deleted)
         for kind, ids in _by_kind(keys).items():
             for chunk in chunked(ids):
-                stmt = select(*cols).where(
-                    entities.c.connector == self.connector, entities.c.kind == kind, entities.c.external_id.in_(chunk)
-                )
-                for row in self.conn.execute(stmt):
-                    found[(row.kind, row.external_id)] = _Existing(row.id, row.content_hash, row.version, row.deleted)
+                rows = self.conn.execute(_SELECT_EXISTING, {"connector": self.connector, "kind": kind,
+                                                            "ids": list(chunk)})
+                for entity_id, external_id, hash_, version, deleted in rows.tuples():
+                    found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted))
         return found
 
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
