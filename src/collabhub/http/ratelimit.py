@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 __all__ = ["RateLimiter"]
@@ -18,11 +18,13 @@ class RateLimiter:
     """Token bucket (``rate`` per second, burst ``burst``) plus a concurrency cap."""
 
     def __init__(self, rate: float | None = None, *, burst: int | None = None, max_concurrency: int = 8,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.rate = rate
         self.burst = float(burst if burst is not None else max(1, int(rate or 1)))
         self._tokens = self.burst
         self._clock = clock
+        self._sleep = sleep
         self._last = clock()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -45,12 +47,12 @@ class RateLimiter:
                 else:
                     self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
                     self._last = now
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    if self._tokens >= 1 - 1e-9:  # float rounding must not starve a waiter
+                        self._tokens = max(0.0, self._tokens - 1)
                         return
-                    delay = (1 - self._tokens) / self.rate
+                    delay = max((1 - self._tokens) / self.rate, 1e-3)
                 self.waited += delay
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
