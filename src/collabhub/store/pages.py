@@ -139,7 +139,7 @@ class _PageWriter:
             for chunk in chunked(ids):
                 rows = self.conn.execute(_SELECT_EXISTING, {"connector": self.connector, "kind": kind,
                                                             "ids": list(chunk)})
-                for entity_id, external_id, hash_, version, deleted in rows.tuples():
+                for entity_id, external_id, hash_, version, deleted in rows:
                     found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted))
         return found
 
