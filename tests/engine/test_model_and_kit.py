@@ -1,0 +1,105 @@
+"""The unified model's invariants and the test kit's foundations (sample company, simulator faults)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from collabhub.model import (
+    EntityKind,
+    Meeting,
+    PersonRef,
+    SourceRef,
+    Task,
+    content_hash,
+    content_hash_of_data,
+    echo_fingerprint,
+    entity_from_data,
+)
+from collabhub.testing import Simulator, generate_company
+
+
+def _task(**kw):
+    return Task(source=SourceRef(connector="j", kind=EntityKind.TASK, external_id="1", **kw.pop("src", {})),
+                title=kw.pop("title", "t"), **kw)
+
+
+def test_times_must_be_timezone_aware():
+    with pytest.raises(ValidationError, match="timezone"):
+        _task(updated=datetime(2026, 11, 2, 9, 0))
+    with pytest.raises(ValidationError):
+        Meeting(source=SourceRef(connector="m", kind=EntityKind.MEETING, external_id="e"), title="x",
+                start=datetime(2026, 11, 2, 9), end=datetime(2026, 11, 2, 10))
+
+
+def test_unknown_fields_are_rejected():
+    with pytest.raises(ValidationError, match="extra"):
+        _task(colour="red")
+
+
+def test_content_hash_ignores_the_remote_version_stamp_only():
+    base = _task(src={"version": "1", "url": "https://x/1"})
+    assert content_hash(base) == content_hash(_task(src={"version": "2", "url": "https://x/2"}))
+    assert content_hash(base) != content_hash(_task(title="other"))
+    assert content_hash(base) == content_hash_of_data(base.model_dump(mode="json"))
+
+
+def test_echo_fingerprint_covers_writer_fields_only():
+    a = _task(due=datetime(2026, 11, 30, tzinfo=UTC), labels=["x"])
+    b = _task(due=datetime(2026, 11, 30, tzinfo=UTC), labels=["y"], updated=datetime(2026, 11, 3, tzinfo=UTC))
+    assert echo_fingerprint(a) == echo_fingerprint(b)
+    assert echo_fingerprint(a) != echo_fingerprint(_task(title="changed"))
+
+
+def test_entities_round_trip_through_their_json():
+    task = _task(assignee=PersonRef(connector="j", external_id="acc", email="a@example.com"), labels=["跨部门"])
+    assert entity_from_data("task", task.model_dump(mode="json")) == task
+
+
+def test_sample_company_is_deterministic_and_scales():
+    one, again = generate_company(), generate_company()
+    assert [p.email for p in one.people] == [p.email for p in again.people]
+    assert [t.title for t in one.tasks] == [t.title for t in again.tasks]
+    assert len({p.email for p in one.people}) == len(one.people)
+    assert any("\u4e00" <= p.name[0] <= "\u9fff" for p in one.people)  # Chinese names
+    assert all(p.name_en.isascii() for p in one.people)
+    assert all(m.start.tzinfo is not None for m in one.meetings)
+    assert any(m.recurrence for m in one.meetings) and any(m.rooms for m in one.meetings)
+    big = generate_company(3)
+    assert len(big.people) == 3 * len(one.people) and len(big.tasks) == 3 * len(one.tasks)
+    assert len(generate_company(tasks=5000).tasks) == 5000
+
+
+class _Hello(Simulator):
+    name = "hello"
+
+    def routes(self):
+        async def hello(request):
+            return JSONResponse({"hello": "world"})
+
+        return [Route("/hello", hello)]
+
+
+def test_simulator_faults_and_call_log():
+    with _Hello() as sim:
+        url = sim.base_url + "/hello"
+        assert httpx.get(url).json() == {"hello": "world"}
+        sim.faults.rate_limit(2, retry_after=3)
+        first = httpx.get(url)
+        assert first.status_code == 429 and first.headers["Retry-After"] == "3"
+        assert httpx.get(url).status_code == 429 and httpx.get(url).status_code == 200
+        sim.faults.fail(1, status=502)
+        assert httpx.get(url).status_code == 502
+        sim.faults.truncate(1)
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(url)
+        sim.faults.hang(1, seconds=0.5)
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(url, timeout=0.1)
+        assert sim.count("/hello") == 7
+        assert [c.status for c in sim.calls[:4]] == [200, 429, 429, 200]
