@@ -53,9 +53,22 @@ def _host() -> PluginHost:
 
 
 def load(config_path: Path | None) -> HubConfig:
+    """The config, with its sharing rules compiled (so a bad filter stops every command early)."""
     from collabhub.config import load_config
 
-    return load_config(config_path, host=_host())
+    config = load_config(config_path, host=_host())
+    _compile_rules(config)
+    return config
+
+
+def _compile_rules(config: HubConfig) -> None:
+    if not getattr(config, "sharing", None):
+        return
+    try:
+        from collabhub.rules import RuleSet
+    except ImportError:
+        return
+    RuleSet.from_config(config)
 
 
 def open_store(config: HubConfig, *, upgrade: bool = True) -> Store:
@@ -110,6 +123,11 @@ def validate(config: ConfigOpt = None) -> None:
 
     path = resolve_config_path(config)
     problems = validate_file(path, host=_host())
+    if not problems:
+        try:
+            load(path)
+        except ConfigError as exc:
+            problems = list(getattr(exc, "errors", None) or [exc.one_line()])
     if problems:
         for line in problems:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
