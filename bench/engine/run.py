@@ -55,8 +55,9 @@ def _case(n: int, db: str) -> dict[str, Any]:
             total = self.connector.config.n
             start = int((cursor or {}).get("offset", 0))
             for offset in range(start, total, PAGE):
+                people = self.connector.config.people
                 records = [{"id": i, "title": f"Task {i}", "status": ("todo", "in_progress", "done")[i % 3],
-                            "assignee": i % self.connector.config.people} for i in range(offset, min(total, offset + PAGE))]
+                            "assignee": i % people} for i in range(offset, min(total, offset + PAGE))]
                 yield Page(records=records, cursor={"offset": offset + len(records)})
 
         def normalize(self, record: Any) -> Iterable[Entity]:
