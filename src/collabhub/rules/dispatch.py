@@ -6,6 +6,9 @@ record the Link and the audit row (``mark_sent``). A failure is retried with exp
 (``mark_failed``), and parked after ``max_attempts`` or at once when retrying cannot help
 (``DeliveryError(retryable=False)``, ``WorkflowError``, a missing connector or writer).
 
+Writers that offer ``deliver_many(deliveries) -> [DeliveryResult | DeliveryError]`` get up to
+:data:`BATCH` rows at once (Microsoft Graph ``$batch``); each result is recorded on its own row.
+
 A row whose worker died mid-delivery is claimed again after its lease; the writer then sees the
 same idempotency key and finds the object it already made, so a delivery is made once.
 """
@@ -65,6 +68,21 @@ class _Park(Exception):
     """Retrying this delivery cannot help."""
 
 
+BATCH = 20  # deliveries per ``deliver_many`` call (Microsoft Graph allows 20 requests per $batch)
+
+
+@dataclass
+class _Prepared:
+    """A claimed row with its writer and the delivery to hand it."""
+
+    row: OutboxRow
+    meta: Mapping[str, Any]
+    link_entity: tuple[str, str, str]
+    link_receiver: str
+    writer: Writer
+    delivery: Delivery
+
+
 class Dispatcher:
     """Delivers due outbox rows; see the module docstring."""
 
@@ -79,50 +97,87 @@ class Dispatcher:
         self.owner = owner
 
     async def dispatch(self, connectors: Mapping[str, Connector], *, limit: int = 500) -> DispatchResult:
-        """Deliver up to ``limit`` due rows, in due order."""
+        """Deliver up to ``limit`` due rows, in due order.
+
+        Rows for a writer that offers ``deliver_many`` (e.g. Microsoft Graph ``$batch``) go out in
+        groups of :data:`BATCH`; every other row is delivered on its own.
+        """
         result = DispatchResult()
         writers: dict[str, dict[str, Writer]] = {}
         rows = self.store.claim_due(now=self.clock(), limit=limit, lease_seconds=self.lease_seconds,
                                     owner=self.owner)
         result.claimed = len(rows)
+        batches: dict[tuple[str, str], list[_Prepared]] = {}
         for row in rows:
-            await self._one(row, connectors, writers, result)
+            prepared = self._prepare(row, connectors, writers, result)
+            if prepared is None:
+                continue
+            if hasattr(prepared.writer, "deliver_many"):
+                batches.setdefault((row.target_connector, row.channel), []).append(prepared)
+                continue
+            try:
+                made = await prepared.writer.deliver(prepared.delivery)
+            except Exception as exc:
+                self._failed(row, exc, result)
+                continue
+            self._succeeded(prepared, made, result)
+        for group in batches.values():
+            for start in range(0, len(group), BATCH):
+                await self._deliver_batch(group[start:start + BATCH], result)
         return result
 
-    async def _one(self, row: OutboxRow, connectors: Mapping[str, Connector], writers: dict[str, dict[str, Writer]],
-                   result: DispatchResult) -> None:
+    def _prepare(self, row: OutboxRow, connectors: Mapping[str, Connector], writers: dict[str, dict[str, Writer]],
+                 result: DispatchResult) -> _Prepared | None:
         meta = meta_of(row.content)
         link_entity, link_receiver = _link_key(row, meta)
         try:
             writer = self._writer(row, connectors, writers)
-            link = self.store.get_link(entity_connector=link_entity[0], entity_kind=link_entity[1],
-                                       entity_external_id=link_entity[2], target_connector=row.target_connector,
-                                       channel=row.channel, receiver=link_receiver)
-            delivery = Delivery(idempotency_key=row.idempotency_key, channel=row.channel, target=dict(row.target),
-                                content=public_content(row.content), entity=None, link=link)
-            made = await writer.deliver(delivery)
         except _Park as exc:
             self._park(row, str(exc), result)
+            return None
+        link = self.store.get_link(entity_connector=link_entity[0], entity_kind=link_entity[1],
+                                   entity_external_id=link_entity[2], target_connector=row.target_connector,
+                                   channel=row.channel, receiver=link_receiver)
+        delivery = Delivery(idempotency_key=row.idempotency_key, channel=row.channel, target=dict(row.target),
+                            content=public_content(row.content), entity=None, link=link)
+        return _Prepared(row, meta, link_entity, link_receiver, writer, delivery)
+
+    async def _deliver_batch(self, group: list[_Prepared], result: DispatchResult) -> None:
+        try:
+            outcomes = await group[0].writer.deliver_many([p.delivery for p in group])  # type: ignore[attr-defined]
+        except Exception as exc:  # the whole batch failed: each row backs off on its own
+            for prepared in group:
+                self._failed(prepared.row, exc, result)
             return
-        except DeliveryError as exc:
+        for prepared, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self._failed(prepared.row, outcome, result)
+            else:
+                self._succeeded(prepared, outcome, result)
+
+    def _failed(self, row: OutboxRow, exc: BaseException, result: DispatchResult) -> None:
+        """Retry with backoff, or park when retrying cannot help."""
+        if isinstance(exc, _Park):
+            self._park(row, str(exc), result)
+        elif isinstance(exc, DeliveryError):
             if not exc.retryable:
                 self._park(row, f"{type(exc).__name__}: {exc}", result)
             else:
                 self._retry(row, f"{type(exc).__name__}: {exc}", exc.retry_after, result)
-            return
-        except ConnectorError as exc:
+        elif isinstance(exc, ConnectorError):
             if exc.resolution.action is Action.FAIL:
                 self._park(row, f"{type(exc).__name__}: {exc}", result)
             else:
                 self._retry(row, f"{type(exc).__name__}: {exc}", exc.resolution.retry_after, result)
-            return
-        except Exception as exc:  # timeouts, connection resets, writer bugs: retry with backoff
+        else:  # timeouts, connection resets, writer bugs: retry with backoff
             self._retry(row, f"{type(exc).__name__}: {exc}", None, result)
-            return
+
+    def _succeeded(self, prepared: _Prepared, made: DeliveryResult, result: DispatchResult) -> None:
+        row, meta, link_entity = prepared.row, prepared.meta, prepared.link_entity
         self.store.upsert_link(Link(
             entity_connector=link_entity[0], entity_kind=EntityKind(link_entity[1]),
             entity_external_id=link_entity[2], target_connector=row.target_connector, channel=row.channel,
-            receiver=link_receiver, target_external_id=made.external_id, target_url=made.url,
+            receiver=prepared.link_receiver, target_external_id=made.external_id, target_url=made.url,
             fingerprint=made.fingerprint,
         ))
         detail = {k: v for k, v in meta.items() if k not in ("link", "fields", "cap")}
