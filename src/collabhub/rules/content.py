@@ -17,6 +17,7 @@ __all__ = [
     "card_item",
     "comment_content",
     "event_content",
+    "identifying_title",
     "item_title",
     "local_time",
     "task_content",
@@ -61,11 +62,28 @@ def _render(name: str, value: Any, tz: tzinfo, lang: str) -> str:
     return "" if value is None else str(value)
 
 
+def identifying_title(view: SharedView) -> str | None:
+    """The view's title (or name) when the guard let one through with a value, else ``None``."""
+    if view.free_busy:
+        return None
+    value = view.get("title") or view.get("name")
+    return str(value) if value else None
+
+
 def item_title(view: SharedView, lang: str) -> str:
-    """The line title of a view: its title or name when allowed, else a neutral placeholder."""
+    """The line title of a view: its title or name when allowed, else a neutral placeholder.
+
+    The placeholder says only what the guard allows: "busy" for free/busy, "details withheld"
+    when no identifying field was allowed, a plain "shared item" when one was allowed but empty.
+    """
     if view.free_busy:
         return text(lang, "item.busy")
-    return str(view.get("title") or view.get("name") or text(lang, "item.untitled"))
+    name = identifying_title(view)
+    if name is not None:
+        return name
+    if "title" in view.fields or "name" in view.fields:
+        return text(lang, "item.untitled")
+    return text(lang, "item.withheld")
 
 
 def field_lines(view: SharedView, tz: tzinfo, lang: str, *, skip: frozenset[str] = _BODY_SKIP) -> list[str]:

@@ -1,7 +1,9 @@
 """Consolidated status digests: one card per receiver (or project team, provider, office) and chat.
 
 A digest lists, from guarded views only: changes since the last digest, overdue items, upcoming
-milestones and meetings, stale shares and unacknowledged items. It is edited in place (the
+milestones and meetings, stale shares and unacknowledged items. Every line is rendered from the
+digest receiver's own view of the item (``Stored.sight``), never from a view granted to another
+receiver or by a rule that does not name this receiver. It is edited in place (the
 dispatcher passes the Link of the previous digest card), and it is sent only when what the
 receiver would see differs from the last digest sent to that chat: its *signature* (every
 visible view plus the membership of the time-based sections, which move at local midnight)
@@ -21,8 +23,8 @@ from collabhub.rules.acks import AckBook, ack_id
 from collabhub.rules.content import card_item, local_time
 from collabhub.rules.evaluate import Stored
 from collabhub.rules.freshness import Breach
-from collabhub.rules.guard import SharedView, merge_views
-from collabhub.rules.ruleset import Rule, RuleSet
+from collabhub.rules.guard import SharedView
+from collabhub.rules.ruleset import OFFICE, Rule, RuleSet
 from collabhub.rules.texts import text
 from collabhub.schedule import QuietHours
 
@@ -79,7 +81,7 @@ def digest_scopes(ruleset: RuleSet) -> list[DigestScope]:
         if rule.spec.freshness is None and rule.spec.ack is None:
             continue
         if rule.spec.provider_chats:
-            key = "provider:" + ",".join(rule.spec.provider)
+            key = rule.provider_key
             names = [(config.department(d).name if config.department(d) else d) for d in rule.spec.provider]
             scope = scopes.setdefault(key, DigestScope(key, ", ".join(names), rule.spec.lang))
             scope.chats.update(rule.spec.provider_chats)
@@ -87,7 +89,7 @@ def digest_scopes(ruleset: RuleSet) -> list[DigestScope]:
             scope.duty_rules.append(rule)
         office = config.coordination_office
         if office is not None and office.chats:
-            scope = scopes.setdefault("office", DigestScope("office", office.name, rule.spec.lang))
+            scope = scopes.setdefault(OFFICE, DigestScope(OFFICE, office.name, rule.spec.lang))
             scope.chats.update(office.chats)
             scope.connectors.update(c for c in office.chats if c in config.connectors)
             scope.duty_rules.append(rule)
@@ -119,7 +121,7 @@ def is_due(scope: DigestScope, last_at: datetime | None, now: datetime, tz: tzin
 
 @dataclass
 class ScopeItem:
-    """One entity in a digest scope: the merged view the receiver may see, and the shares behind it."""
+    """One entity in a digest scope: the view the receiver may see through its card rules, and those shares."""
 
     stored: Stored
     view: SharedView
@@ -133,7 +135,7 @@ def scope_items(scope: DigestScope, stored_items: Iterable[Stored]) -> list[Scop
     for stored in stored_items:
         shares = [s for s in stored.shares if s.receiver.key == scope.key and s.rule.name in names]
         if shares:
-            view = merge_views(s.view for s in shares)
+            view = stored.sight.view(scope.key, rules=names)
             if view is not None:
                 out.append(ScopeItem(stored, view, shares))
     return out
@@ -208,15 +210,23 @@ def build_digest(scope: DigestScope, items: list[ScopeItem], everything: list[St
         if str(view.kind) == "meeting" and start is not None and today <= start < horizon \
                 and view.get("status") != "cancelled":
             sections["meetings"].append((key, line(view, item.shares)))
-    in_scope = {i.view.key for i in items}
-    for breach in breaches:
-        if breach.view.key in in_scope:  # providers and the office get reminders and escalations instead
-            note = text(lang, "item.stale", days=breach.age_days(now))
-            sections["stale"].append(("/".join(breach.view.key) + "|" + breach.rule.name,
-                                      card_item(breach.view, tz, lang, note=note)))
-    for key, share, hours, own in _unacked(items, everything, book, now, scope.key, duty_names):
+    by_key = {i.view.key: i for i in items}
+    for breach in breaches:  # providers and the office get reminders and escalations instead
+        item = by_key.get(breach.key)
+        if item is None or breach.rule.name not in item.stored.sight.rules(scope.key):
+            continue  # only stale shares of rules that share the item with this receiver
+        note = text(lang, "item.stale", days=breach.age_days(now))
+        sections["stale"].append(("/".join(breach.key) + "|" + breach.rule.name,
+                                  card_item(item.view, tz, lang, note=note)))
+    for key, stored, share, hours, own in _unacked(items, everything, book, now, scope.key, duty_names):
         note = None if hours is None else text(lang, "item.unacked", receiver=share.receiver.label, hours=hours)
-        entry = line(share.view, [share], note) if own else card_item(share.view, tz, lang, note=note)
+        if own:
+            entry = line(by_key[stored.key].view, [share], note)
+        else:  # a duty scope sees the item as the rule's duty grant lets it, not as the late receiver does
+            view = stored.sight.view(scope.key, rules=(share.rule.name,))
+            if view is None:
+                continue
+            entry = card_item(view, tz, lang, note=note)
         sections["unacked"].append((key, entry))
     sections["meetings"].sort(key=lambda e: e[1]["text"])
 
@@ -244,8 +254,8 @@ def build_digest(scope: DigestScope, items: list[ScopeItem], everything: list[St
 
 
 def _unacked(items: list[ScopeItem], everything: list[Stored], book: AckBook, now: datetime, scope_key: str,
-             duty_names: set[str]) -> list[tuple[str, Any, int | None, bool]]:
-    """(key, share, hours late or None, own) of items awaiting acknowledgement.
+             duty_names: set[str]) -> list[tuple[str, Stored, Any, int | None, bool]]:
+    """(key, stored item, share, hours late or None, own) of items awaiting acknowledgement.
 
     The receiver's own items stay listed (with their ack button) until acknowledged, marked
     late past the deadline; for duty scopes (provider, office) everyone's late items are listed.
@@ -253,28 +263,28 @@ def _unacked(items: list[ScopeItem], everything: list[Stored], book: AckBook, no
     out = []
     seen: set[str] = set()
 
-    def add(share: Any, own: bool) -> None:
+    def add(stored: Stored, share: Any, own: bool) -> None:
         if share.rule.spec.ack is None:
             return
-        if ack_id(share.rule.name, share.receiver.key, share.view.key) in book.acked:
+        if ack_id(share.rule.name, share.receiver.key, stored.key) in book.acked:
             return
         late = book.unacked(share, now)
         if late is None and not own:
             return
-        key = "/".join(share.view.key) + "|" + share.receiver.key + ("|late" if late else "")
+        key = "/".join(stored.key) + "|" + share.receiver.key + ("|late" if late else "")
         if key not in seen:
             seen.add(key)
-            out.append((key, share, late.hours if late else None, own))
+            out.append((key, stored, share, late.hours if late else None, own))
 
     for item in items:
         for share in item.shares:
             if share.receiver.key == scope_key:
-                add(share, True)
+                add(item.stored, share, True)
     if duty_names:
         for stored in everything:
             for share in stored.shares:
                 if share.rule.name in duty_names:
-                    add(share, False)
+                    add(stored, share, False)
     return out
 
 

@@ -11,11 +11,12 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from collabhub.model import Entity
 from collabhub.rules.cel import Activation
-from collabhub.rules.guard import SharedView, share
+from collabhub.rules.guard import SharedView, Sight, share
 from collabhub.rules.ruleset import Receiver, Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ class Stored:
     @property
     def version(self) -> int:
         return self.row.version
+
+    @cached_property
+    def sight(self) -> Sight:
+        """What each receiver (share receivers, providers, the office) may see of this entity."""
+        return Sight.of(self.shares)
 
 
 @dataclass

@@ -9,7 +9,9 @@ periods it covers (``rule|item|period start``), and a period already covered by 
 queued or parked one is never reminded (escalated) again. An update starts a new period.
 
 Done tasks, cancelled meetings and past meetings or bookings never breach. Reminders and
-escalations wait for the end of the rule's quiet hours.
+escalations wait for the end of the rule's quiet hours. A breach carries no view: each line is
+rendered from what the guard lets its receiver (the provider, the office) see of the item under
+the breached rule.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from collabhub.model import Booking, Meeting, MeetingStatus, StatusCategory, Task
-from collabhub.rules.content import card_item, item_title
+from collabhub.rules.content import card_item, identifying_title, item_title
 from collabhub.rules.guard import SharedView
 from collabhub.rules.items import digest_entity, idempotency_key, make_item, meta_of
-from collabhub.rules.ruleset import Rule, chat_target
+from collabhub.rules.ruleset import OFFICE, Rule, chat_target
 from collabhub.rules.texts import text
 from collabhub.schedule import QuietHours
 
@@ -46,10 +48,17 @@ class Breach:
 
     rule: Rule
     stored: Stored
-    view: SharedView
     last_update: datetime
     started: datetime
     escalate_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.stored.key
+
+    def view_for(self, receiver: str) -> SharedView | None:
+        """What ``receiver`` may see of the stale item under the breached rule (``None``: nothing)."""
+        return self.stored.sight.view(receiver, rules=(self.rule.name,))
 
     def escalated(self, now: datetime) -> bool:
         return now >= self.escalate_at
@@ -91,7 +100,7 @@ def breaches(items: Iterable[Stored], now: datetime) -> list[Breach]:
             started = last + timedelta(days=spec.max_age_days)
             if now < started:
                 continue
-            out.append(Breach(item.rule, stored, item.view, last, started,
+            out.append(Breach(item.rule, stored, last, started,
                               started + timedelta(days=spec.escalate_after_days)))
     return out
 
@@ -115,7 +124,7 @@ def _provider_label(config: HubConfig, rule: Rule) -> str:
 
 def breach_id(breach: Breach) -> str:
     """One breach period of one item under one rule: what reminders and escalations are keyed on."""
-    return "|".join((breach.rule.name, *breach.view.key, breach.started.isoformat()))
+    return "|".join((breach.rule.name, *breach.key, breach.started.isoformat()))
 
 
 @dataclass
@@ -145,40 +154,62 @@ class ReminderBook:
             self.escalated.update(meta.get("breaches") or [])
 
 
-def _card(batch: list[Breach], lang: str, tz: tzinfo, now: datetime, title: str, summary: str) -> dict[str, Any]:
-    lines = [card_item(b.view, tz, lang, note=text(lang, "item.stale", days=b.age_days(now)))
-             for b in batch[:SECTION_LIMIT]]
-    if len(batch) > SECTION_LIMIT:
-        lines.append({"text": text(lang, "section.more", n=len(batch) - SECTION_LIMIT)})
+Seen = list[tuple[Breach, SharedView]]
+
+
+def _seen_by(batch: list[Breach], receiver: str) -> Seen:
+    """Each breach with what ``receiver`` may see of its item (items it may not see are left out)."""
+    out = []
+    for breach in batch:
+        view = breach.view_for(receiver)
+        if view is not None:
+            out.append((breach, view))
+    return out
+
+
+def _card(seen: Seen, lang: str, tz: tzinfo, now: datetime, title: str, summary: str) -> dict[str, Any]:
+    lines = [card_item(view, tz, lang, note=text(lang, "item.stale", days=b.age_days(now)))
+             for b, view in seen[:SECTION_LIMIT]]
+    if len(seen) > SECTION_LIMIT:
+        lines.append({"text": text(lang, "section.more", n=len(seen) - SECTION_LIMIT)})
     section = {"heading": text(lang, "section.stale"), "items": lines}
     return {"title": title, "summary": summary, "lang": lang, "sections": [section]}
 
 
-def _markdown(batch: list[Breach], lang: str, now: datetime) -> str:
-    return "\n".join(f"- {item_title(b.view, lang)} ({text(lang, 'item.stale', days=b.age_days(now))})"
-                      for b in batch)
+def _markdown(seen: Seen, lang: str, now: datetime) -> str:
+    return "\n".join(f"- {item_title(view, lang)} ({text(lang, 'item.stale', days=b.age_days(now))})"
+                     for b, view in seen)
 
 
-def _batch_meta(kind: str, rule: Rule, batch: list[Breach]) -> dict[str, Any]:
-    return {"kind": kind, "rules": [rule.name], "breaches": [breach_id(b) for b in batch],
-            "fields": sorted({f for b in batch for f in b.view.fields_sent})}
+def _title(seen: Seen, lang: str, kind: str) -> str:
+    """``fresh.<kind>.title``: names the one item only when its receiver may see its title."""
+    if len(seen) > 1:
+        return text(lang, f"fresh.{kind}.title_many", n=len(seen))
+    name = identifying_title(seen[0][1])
+    if name is None:
+        return text(lang, f"fresh.{kind}.title_withheld")
+    return text(lang, f"fresh.{kind}.title", title=name)
+
+
+def _batch_meta(kind: str, rule: Rule, seen: Seen) -> dict[str, Any]:
+    return {"kind": kind, "rules": [rule.name], "breaches": [breach_id(b) for b, _ in seen],
+            "fields": sorted({f for _, view in seen for f in view.fields_sent})}
 
 
 def reminder_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now: datetime,
                    tz: tzinfo) -> list[OutboxItem]:
     """One reminder per way the provider's owner is reached, listing every newly breached item."""
-    if not batch:
+    receiver = rule.provider_key
+    seen = _seen_by(batch, receiver)
+    if not seen:
         return []
     lang = rule.spec.lang
     owners = _owners(config, rule)
-    first = item_title(batch[0].view, lang)
-    title = (text(lang, "fresh.remind.title", title=first) if len(batch) == 1
-             else text(lang, "fresh.remind.title_many", n=len(batch)))
+    title = _title(seen, lang, "remind")
     summary = text(lang, "fresh.remind.summary", rule=rule.name, days=f"{rule.spec.freshness.max_age_days:g}",
                    owner=", ".join(owners) or _provider_label(config, rule))
-    ids = sorted(breach_id(b) for b in batch)
-    receiver = "provider:" + ",".join(rule.spec.provider)
-    meta = _batch_meta("reminder", rule, batch)
+    ids = sorted(breach_id(b) for b, _ in seen)
+    meta = _batch_meta("reminder", rule, seen)
     entity = digest_entity(f"freshness:{rule.name}")
     out = []
     for spec in rule.spec.freshness.remind or [None]:
@@ -191,7 +222,7 @@ def reminder_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now: d
                 key = idempotency_key("fresh-remind", rule.name, connector, "card", ids)
                 out.append(make_item(
                     key=key, connector=connector, channel="card", target=chat_target(config, connector, chat),
-                    content=_card(batch, lang, tz, now, title, summary), rule=rule.name, receiver=receiver,
+                    content=_card(seen, lang, tz, now, title, summary), rule=rule.name, receiver=receiver,
                     entity=entity, version=0, link_receiver=f"remind:{key[:16]}",
                     meta={**meta, "chat": f"{connector}:{chat}", "cap": spec.daily_cap if spec else None}))
         elif spec.channel == "task" and spec.connector and owners:
@@ -200,9 +231,9 @@ def reminder_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now: d
                 target["project"] = spec.project
             if spec.tasklist:
                 target["tasklist"] = spec.tasklist
-            content = {"title": title, "description": summary + "\n\n" + _markdown(batch, lang, now),
+            content = {"title": title, "description": summary + "\n\n" + _markdown(seen, lang, now),
                        "status_category": "todo", "labels": ["collabhub", "collabhub-freshness"],
-                       "due": min(b.escalate_at for b in batch).astimezone(tz).date().isoformat()}
+                       "due": min(b.escalate_at for b, _ in seen).astimezone(tz).date().isoformat()}
             key = idempotency_key("fresh-remind", rule.name, spec.connector, "task", ids)
             out.append(make_item(
                 key=key, connector=spec.connector, channel="task", target=target, content=content, rule=rule.name,
@@ -214,16 +245,15 @@ def escalation_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now:
                      tz: tzinfo) -> list[OutboxItem]:
     """One escalation card per coordination-office chat, listing every item still stale M days on."""
     office = config.coordination_office
-    if office is None or not batch:
+    seen = _seen_by(batch, OFFICE)
+    if office is None or not seen:
         return []
     lang = rule.spec.lang
-    first = item_title(batch[0].view, lang)
-    title = (text(lang, "fresh.escalate.title", title=first) if len(batch) == 1
-             else text(lang, "fresh.escalate.title_many", n=len(batch)))
+    title = _title(seen, lang, "escalate")
     summary = text(lang, "fresh.escalate.summary", provider=_provider_label(config, rule), rule=rule.name,
                    days=f"{rule.spec.freshness.escalate_after_days:g}")
-    ids = sorted(breach_id(b) for b in batch)
-    meta = _batch_meta("escalation", rule, batch)
+    ids = sorted(breach_id(b) for b, _ in seen)
+    meta = _batch_meta("escalation", rule, seen)
     out = []
     for connector, chat in sorted(office.chats.items()):
         if connector not in config.connectors:
@@ -231,7 +261,7 @@ def escalation_items(rule: Rule, batch: list[Breach], config: HubConfig, *, now:
         key = idempotency_key("fresh-escalate", rule.name, connector, ids)
         out.append(make_item(
             key=key, connector=connector, channel="card", target=chat_target(config, connector, chat),
-            content=_card(batch, lang, tz, now, title, summary), rule=rule.name, receiver="office",
+            content=_card(seen, lang, tz, now, title, summary), rule=rule.name, receiver=OFFICE,
             entity=digest_entity(f"freshness:{rule.name}"), version=0, link_receiver=f"escalate:{key[:16]}",
             meta={**meta, "chat": f"{connector}:{chat}"}))
     return out
@@ -245,7 +275,7 @@ def plan_freshness(open_breaches: list[Breach], book: ReminderBook, config: HubC
         by_rule.setdefault(breach.rule.name, []).append(breach)
     out: list[OutboxItem] = []
     for batch in by_rule.values():
-        batch.sort(key=lambda b: (b.started, b.view.key))
+        batch.sort(key=lambda b: (b.started, b.key))
         rule = batch[0].rule
         quiet = rule.spec.schedule.quiet_hours if rule.spec.schedule else None
         if quiet is not None and QuietHours(quiet.start, quiet.end, quiet.tz or tz).contains(now):

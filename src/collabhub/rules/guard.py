@@ -10,17 +10,22 @@ entity itself. The decision, in order:
    ``{start, end, show_as: "busy"}`` and nothing else; anything else is withheld entirely.
 2. Otherwise only the fields the rule allowlists (``fields:``) are copied; everything else is
    withheld. ``assignee.email`` style paths copy one sub-field; ``url`` is the source link.
+3. Who sees which view (:class:`Sight`): a receiver sees the union of the views of the rules
+   that name it, and the provider and the coordination office of a rule with duties (freshness,
+   acknowledgements) see that rule's view. Nothing else: a line sent to one receiver is never
+   built from a view granted to another receiver or by another rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from collabhub.model import ENTITY_TYPES, Entity, EntityKind, Meeting, Visibility
 
-__all__ = ["FREE_BUSY_FIELDS", "SharedView", "allowed_field_paths", "is_confidential", "merge_views", "share"]
+__all__ = ["FREE_BUSY_FIELDS", "Grant", "SharedView", "Sight", "allowed_field_paths", "is_confidential", "merge_views",
+           "share"]
 
 FREE_BUSY_KINDS = frozenset({EntityKind.MEETING, EntityKind.BOOKING})
 FREE_BUSY_FIELDS = ("start", "end", "show_as")
@@ -162,3 +167,79 @@ def _union(a: Any, b: Any) -> Any:
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [_union(x, y) for x, y in zip(a, b, strict=True)]
     return b if a is None else a
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One rule lets one receiver (by key) see ``view`` of one entity."""
+
+    receiver: str
+    rule: str
+    view: SharedView
+
+
+class _RuleLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def duty_receivers(self) -> tuple[str, ...]: ...
+
+
+class _ReceiverLike(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+class _ShareLike(Protocol):
+    @property
+    def rule(self) -> _RuleLike: ...
+
+    @property
+    def receiver(self) -> _ReceiverLike: ...
+
+    @property
+    def view(self) -> SharedView: ...
+
+
+class Sight:
+    """What each receiver may see of one entity: the only source of entity data for a line.
+
+    Every line of a digest, reminder or escalation is rendered from ``sight.view(receiver)`` for
+    the receiver it goes to, so it can never carry a field another receiver or another rule was
+    allowed.
+    """
+
+    __slots__ = ("_grants",)
+
+    def __init__(self, grants: Iterable[Grant]) -> None:
+        self._grants = tuple(grants)
+
+    @classmethod
+    def of(cls, shares: Iterable[_ShareLike]) -> Sight:
+        """The grants behind rule shares of one entity (each ``share`` already guarded by :func:`share`).
+
+        Each share's receiver sees its rule's view; the rule's ``duty_receivers`` (its provider and
+        the coordination office, who hear of stale and unacknowledged shares) see that same view.
+        """
+        grants: list[Grant] = []
+        duty_done: set[str] = set()
+        for item in shares:
+            grants.append(Grant(item.receiver.key, item.rule.name, item.view))
+            if item.rule.name not in duty_done:
+                duty_done.add(item.rule.name)
+                grants += [Grant(who, item.rule.name, item.view) for who in item.rule.duty_receivers]
+        return cls(grants)
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return self._grants
+
+    def view(self, receiver: str, *, rules: Container[str] | None = None) -> SharedView | None:
+        """What ``receiver`` may see (through ``rules`` only, when given); ``None`` when nothing."""
+        return merge_views(g.view for g in self._grants
+                           if g.receiver == receiver and (rules is None or g.rule in rules))
+
+    def rules(self, receiver: str) -> frozenset[str]:
+        """The rules that let ``receiver`` see this entity."""
+        return frozenset(g.rule for g in self._grants if g.receiver == receiver)

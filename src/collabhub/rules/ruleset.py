@@ -24,7 +24,9 @@ from collabhub.rules.schema import DeliverSpec, ReceiverSpec, RuleSpec
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
 
-__all__ = ["Receiver", "Rule", "RuleSet", "chat_target"]
+__all__ = ["OFFICE", "Receiver", "Rule", "RuleSet", "chat_target"]
+
+OFFICE = "office"
 
 KeyPath = tuple[str | int, ...]
 
@@ -66,6 +68,18 @@ class Rule:
     @property
     def providers(self) -> frozenset[str]:
         return frozenset(self.spec.provider)
+
+    @property
+    def provider_key(self) -> str:
+        """The receiver key of the providing departments (reminders and duty digests go there)."""
+        return "provider:" + ",".join(self.spec.provider)
+
+    @property
+    def duty_receivers(self) -> tuple[str, ...]:
+        """Who hears of this rule's stale or unacknowledged shares: the provider and the office."""
+        if self.spec.freshness is None and self.spec.ack is None:
+            return ()
+        return (self.provider_key, OFFICE)
 
     @property
     def confidential_reason(self) -> str | None:
@@ -263,7 +277,7 @@ def _receiver(config: HubConfig, index: int, i: int, spec: ReceiverSpec, rule: R
         raise _error(config, path, "the coordination office is a receiver but `coordination_office:` is not set",
                      "add coordination_office with name, email and chats")
     email = spec.email or office.email
-    return Receiver("office", office.name, (email,) if email else (), {**office.chats, **spec.chats}, lang)
+    return Receiver(OFFICE, office.name, (email,) if email else (), {**office.chats, **spec.chats}, lang)
 
 
 def _check_deliveries(config: HubConfig, index: int, spec: RuleSpec, receivers: Iterable[Receiver]) -> None:

@@ -30,6 +30,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "section.more": {"zh": "……另有 {n} 项", "en": "... and {n} more"},
     # item lines
     "item.untitled": {"zh": "共享事项", "en": "Shared item"},
+    "item.withheld": {"zh": "共享事项（详情不予显示）", "en": "Shared item (details withheld)"},
     "item.busy": {"zh": "忙碌", "en": "Busy"},
     "item.due": {"zh": "截止 {due}", "en": "due {due}"},
     "item.status": {"zh": "状态 {status}", "en": "status {status}"},
@@ -50,6 +51,8 @@ TEXTS: dict[str, dict[str, str]] = {
     # freshness
     "fresh.remind.title": {"zh": "请更新共享事项：{title}", "en": "Please update the shared item: {title}"},
     "fresh.remind.title_many": {"zh": "请更新 {n} 项共享事项", "en": "Please update {n} shared items"},
+    "fresh.remind.title_withheld": {"zh": "请更新 1 项共享事项（详情不予显示）",
+                                    "en": "Please update 1 shared item (details withheld)"},
     "fresh.remind.summary": {
         "zh": "规则「{rule}」要求共享事项每 {days} 天更新一次。负责人：{owner}",
         "en": "Rule '{rule}' asks for an update of shared items every {days} days. Owner: {owner}",
@@ -58,6 +61,8 @@ TEXTS: dict[str, dict[str, str]] = {
                              "en": "Escalation: stale shared item: {title}"},
     "fresh.escalate.title_many": {"zh": "升级提醒：{n} 项共享事项长期未更新",
                                   "en": "Escalation: {n} stale shared items"},
+    "fresh.escalate.title_withheld": {"zh": "升级提醒：1 项共享事项长期未更新（详情不予显示）",
+                                      "en": "Escalation: 1 stale shared item (details withheld)"},
     "fresh.escalate.summary": {
         "zh": "提供方 {provider} 在提醒后 {days} 天仍未更新（规则「{rule}」）。",
         "en": "The provider {provider} has not updated it {days} days after the reminder (rule '{rule}').",
