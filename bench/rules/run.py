@@ -3,7 +3,7 @@
 Prints:
 
 1. rule evaluation throughput: entity x rule checks per second (target >= 100,000/s), for the
-   sample rule set (config/sharing.sample.yaml) and for a worst case where every rule's CEL
+   sample rule set (the `sharing:` rules of config/demo.yaml) and for a worst case where every rule's CEL
    filter runs on every entity;
 2. the rules cycle of the sample company at ``--scale`` (default 10x): entities stored, then
    ``plan()`` + ``dispatch()`` through in-memory writers, timed;
@@ -45,7 +45,7 @@ from collabhub.store import Store
 from collabhub.testing.company import TZ, Company, generate_company
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_RULES = ROOT / "config" / "sharing.sample.yaml"
+SAMPLE_RULES = ROOT / "config" / "demo.yaml"
 CONNECTORS = ("jira", "m365", "feishu", "dingtalk")
 
 

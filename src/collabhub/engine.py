@@ -44,6 +44,7 @@ __all__ = ["Engine", "HubSink", "RunSummary", "StreamSummary"]
 log = logging.getLogger(__name__)
 
 LOCK_TTL = 300.0
+DISPATCH_BATCH = 500  # outbox rows claimed at a time
 
 
 @dataclass
@@ -219,7 +220,14 @@ class Engine:
         rules = self._rules
         planned = await asyncio.to_thread(rules.plan)
         connectors = {name: self.connector(name) for name in self.enabled()}
-        dispatched = await rules.dispatch(connectors)
+        dispatched = await rules.dispatch(connectors, limit=DISPATCH_BATCH)
+        while dispatched.claimed and not self.stop.is_set():  # drain what is due, batch by batch
+            more = await rules.dispatch(connectors, limit=DISPATCH_BATCH)
+            if not more.claimed:
+                break
+            for name in ("claimed", "sent", "retried", "parked"):
+                setattr(dispatched, name, getattr(dispatched, name) + getattr(more, name))
+            dispatched.errors.extend(more.errors)
         return {"planned": planned, "dispatched": dispatched}
 
     async def run_connector(self, name: str, *, trigger: str = "manual") -> RunSummary:

@@ -298,14 +298,25 @@ def _canonical(data: Any) -> bytes:
 
 
 def content_hash(entity: Entity) -> str:
-    """A stable hash of everything but the remote version stamp: equal hash, no change."""
+    """A stable hash of the entity's content: equal hash, no change.
+
+    Remote bookkeeping stamps are left out (``source.version``, ``source.url``,
+    ``source.updated`` and the entity's own ``updated``): a system bumps them for touches that
+    change nothing the hub models (a comment, a watcher, the hub's own status comment), and
+    counting those as changes would make two-way links ping-pong.
+    """
     return content_hash_of_data(entity.model_dump(mode="json"))
+
+
+_VOLATILE_SOURCE = ("version", "url", "updated")
 
 
 def content_hash_of_data(data: dict[str, Any]) -> str:
     """``content_hash`` of an entity already dumped with ``model_dump(mode="json")``."""
-    source = {k: v for k, v in data.get("source", {}).items() if k not in ("version", "url")}
-    return hashlib.sha256(_canonical({**data, "source": source})).hexdigest()[:32]
+    source = {k: v for k, v in data.get("source", {}).items() if k not in _VOLATILE_SOURCE}
+    content = {k: v for k, v in data.items() if k != "updated"}
+    content["source"] = source
+    return hashlib.sha256(_canonical(content)).hexdigest()[:32]
 
 
 # Fields that say "this is the same object the hub wrote", per kind. Timestamps that the

@@ -1,4 +1,4 @@
-"""config/sharing.sample.yaml compiles against the sample company's departments and projects."""
+"""The sharing rules of config/demo.yaml compile against the sample company's departments and projects."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collabhub.connector import ConnectorConfig
 from collabhub.rules import RuleSet
 from collabhub.testing.company import generate_company
 
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sharing.sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 
 
 def sample_config() -> HubConfig:

@@ -234,3 +234,15 @@ def test_concurrent_pages_from_two_writers(store_url: str, store: Store) -> None
     assert store.count_entities() == 640
     assert len({c.id for c in store.changes_since(0, limit=1000)}) == 640
     assert store.get_cursor("jira", "s") == {"page": 7} == store.get_cursor("feishu", "s")
+
+
+def test_a_moved_updated_stamp_alone_is_a_touch_not_a_change(store: Store) -> None:
+    apply(store, task("J-1", updated=T0))
+    before = store.changes_since(0)
+    later = T0.replace(hour=T0.hour + 1)
+    stats = apply(store, task("J-1", updated=later))  # e.g. a comment: the remote bumped `updated` only
+    assert (stats.updated, stats.unchanged) == (0, 1)
+    assert store.changes_since(0) == before
+    row = store.get_entity("jira", "task", "J-1")
+    assert row.version == 1 and row.entity().updated == later  # freshness sees the touch
+    assert apply(store, task("J-1", title="Renamed", updated=later)).updated == 1

@@ -28,8 +28,13 @@ __all__ = ["PageMixin"]
 RAW_LIMIT = 64 * 1024  # characters of a quarantined raw record kept
 
 # Hot-path statements (module level, so SQLAlchemy's compiled cache always hits).
+_TOUCH_ENTITY = (
+    update(entities)
+    .where(entities.c.id == bindparam("b_id"))
+    .values(data=bindparam("b_data"), updated_at=bindparam("b_updated_at"))
+)
 _SELECT_EXISTING = select(entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
-                          entities.c.deleted).where(
+                          entities.c.deleted, entities.c.updated_at).where(
     entities.c.connector == bindparam("connector"), entities.c.kind == bindparam("kind"),
     entities.c.external_id.in_(bindparam("ids", expanding=True)))
 _INSERT_ENTITIES = entities.insert()
@@ -56,6 +61,7 @@ class _Incoming:
     data: dict[str, Any]
     hash: str
     deleted: bool
+    own_time: datetime | None
     updated_at: datetime
 
 
@@ -65,17 +71,18 @@ class _Existing:
     content_hash: str
     version: int
     deleted: bool
+    updated_at: datetime | None = None
 
 
-def _own_time(entity: Entity, now: datetime) -> datetime:
-    """The entity's own updated (or start) time, else ``now``; dates count as midnight UTC."""
+def _own_time(entity: Entity) -> datetime | None:
+    """The entity's own updated (or start) time, if it has one; dates count as midnight UTC."""
     fields = entity.__dict__  # not getattr: a missing field costs pydantic an exception
     for value in (fields.get("updated"), entity.source.updated, fields.get("start")):
         if isinstance(value, datetime):
             return value
         if isinstance(value, date):
             return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return now
+    return None
 
 
 def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tuple[str, str], _Incoming]:
@@ -96,7 +103,8 @@ def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tup
             data=data,
             hash=content_hash_of_data(data),
             deleted=entity.deleted,
-            updated_at=_own_time(entity, now),
+            own_time=(own := _own_time(entity)),
+            updated_at=own or now,
         )
         prepared[(kind, item.external_id)] = item
     return prepared
@@ -139,8 +147,8 @@ class _PageWriter:
             for chunk in chunked(ids):
                 rows = self.conn.execute(_SELECT_EXISTING, {"connector": self.connector, "kind": kind,
                                                             "ids": list(chunk)})
-                for entity_id, external_id, hash_, version, deleted in rows:
-                    found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted))
+                for entity_id, external_id, hash_, version, deleted, updated_at in rows:
+                    found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted), updated_at)
         return found
 
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
@@ -172,6 +180,7 @@ class _PageWriter:
         existing = self.existing(incoming)
         inserts: list[_Incoming] = []
         updates: list[tuple[_Incoming, _Existing]] = []
+        touches: list[tuple[_Incoming, _Existing]] = []
         for key, item in incoming.items():
             old = existing.get(key)
             if old is None:
@@ -180,12 +189,27 @@ class _PageWriter:
                 inserts.append(item)
             elif (old.deleted and item.deleted) or (old.deleted == item.deleted and old.content_hash == item.hash):
                 self.stats.unchanged += 1  # same content, or already marked deleted
+                if not item.deleted and item.own_time is not None and item.own_time != old.updated_at:
+                    touches.append((item, old))  # only the remote's updated stamp moved
             else:
                 updates.append((item, old))
 
         echoes = self.echo_keys(inserts + [i for i, _ in updates if not i.deleted])
         self._insert(inserts, echoes)
         self._update(updates, echoes)
+        self._touch(touches)
+
+    def _touch(self, pairs: list[tuple[_Incoming, _Existing]]) -> None:
+        """Keep the stored copy's ``updated`` stamp current without a version or a change record.
+
+        A comment, a watcher or the hub's own status comment moves a remote's updated stamp
+        without changing anything the hub models; the rules must not see a change (no
+        ping-pong), but freshness reads when the item was last touched.
+        """
+        if not pairs:
+            return
+        executemany(self.conn, _TOUCH_ENTITY, [
+            {"b_id": old.id, "b_data": item.data, "b_updated_at": item.updated_at} for item, old in pairs])
 
     def _insert(self, items: list[_Incoming], echoes: set[tuple[str, str]]) -> None:
         if not items:
