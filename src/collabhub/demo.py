@@ -222,21 +222,22 @@ def print_summary(result: DemoResult, company: Any, console: Console) -> None:
                       f"{dispatched.parked} parked")
         for error in dispatched.errors[:5]:
             console.print(f"  [yellow]{error}[/]", markup=True, highlight=False)
-    conflicts = room_conflicts(store)
+    conflicts = room_conflicts(store, result.config.tz)
     console.print(f"\n[bold]room conflicts[/]: {len(conflicts)}")
     for res, a, b in conflicts[:10]:
         console.print(f"  {res}: {a} overlaps {b}")
     console.print(f"\ndone in {result.seconds:.1f} s")
 
 
-def room_conflicts(store: Store) -> list[tuple[str, str, str]]:
-    """Confirmed bookings of the same resource whose times overlap (double bookings)."""
+def room_conflicts(store: Store, tz: Any = UTC) -> list[tuple[str, str, str]]:
+    """Confirmed bookings of the same resource whose times overlap (double bookings), times in ``tz``."""
     by_room: dict[tuple[str, str], list[tuple[datetime, datetime, str]]] = defaultdict(list)
     for row in store.iter_entities(kind="booking"):
         data = row.data
         if data.get("status") not in ("confirmed", "requested"):
             continue
-        start, end = datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])
+        start = datetime.fromisoformat(data["start"]).astimezone(tz)
+        end = datetime.fromisoformat(data["end"]).astimezone(tz)
         by_room[(row.connector, data["resource_id"])].append((start, end, data.get("title") or row.external_id))
     out = []
     for (connector, room), spans in by_room.items():
