@@ -24,7 +24,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -33,6 +33,7 @@ from collabhub.connector import Connector, ConnectorContext, Page, Stream
 from collabhub.errors import CollabhubError, ConnectorError, MappingError, QuotaExhaustedError
 from collabhub.identity import IdentityResolver, IdentityStats
 from collabhub.model import Entity, EntityKind
+from collabhub.store.rows import PageStats
 
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
@@ -48,23 +49,20 @@ DISPATCH_BATCH = 500  # outbox rows claimed at a time
 
 
 @dataclass
-class StreamSummary:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    quarantined: int = 0
-    echoes: int = 0
+class StreamSummary(PageStats):
+    """One stream's totals in a run: the pages' ``PageStats`` summed, pages read, and its error."""
+
     pages: int = 0
     error: str | None = None
 
-    def add(self, stats: Any) -> None:
-        for name in ("created", "updated", "unchanged", "deleted", "quarantined", "echoes"):
-            setattr(self, name, getattr(self, name) + getattr(stats, name, 0))
+    def add(self, stats: PageStats) -> None:
+        for name, value in stats.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
         self.pages += 1
 
     def counts(self) -> dict[str, int]:
-        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+        """The counters (page totals and pages), for the run record."""
+        return {f.name: getattr(self, f.name) for f in fields(PageStats)} | {"pages": self.pages}
 
 
 @dataclass
