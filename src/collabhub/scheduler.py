@@ -57,11 +57,8 @@ class Daemon:
         self._rules_lock = asyncio.Lock()
 
     def schedules(self) -> dict[str, Schedule]:
-        from collabhub.schedule import Schedule
-
-        daemon_cfg = self.engine.config.daemon
-        default = Schedule.parse(str(daemon_cfg.default_schedule))
-        return {name: (self.engine.config.connectors[name].schedule or default) for name in self.engine.enabled()}
+        """Each enabled connector's schedule (its own, else ``daemon.default_schedule``)."""
+        return {name: self.engine.config.schedule_for(name) for name in self.engine.enabled()}
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
