@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from collabhub.connector import Stream
+from collabhub.connector import Page, Stream
+from collabhub_feishu.errors import skip_codes
 
 if TYPE_CHECKING:
     from collabhub_feishu.config import FeishuConfig
@@ -65,3 +66,36 @@ class FeishuStream(Stream):
         except ValueError:
             return False
         return self.now() - done < timedelta(minutes=minutes)
+
+    async def full_pass(self, cursor: Mapping[str, Any] | None, path: str, params: Mapping[str, Any], *,
+                        id_key: str, items_key: str = "items",
+                        on_complete: Callable[[list[str]], None] | None = None) -> AsyncIterator[Page]:
+        """Re-read one paged reference list in full, at most every ``reference_refresh_minutes``.
+
+        Cursor: ``{"page_token"}`` mid-pass, ``{"completed_at"}`` after it. A pass that ran from the
+        start ends with a sweep of the ids seen (and ``on_complete(ids)``); a resumed pass does neither.
+        """
+        cursor = cursor or {}
+        if self.fresh(cursor.get("completed_at")):
+            return
+        resumed = bool(cursor.get("page_token"))
+        seen: list[str] = []
+        async for items, token in pages(self.connector, "GET", path, params, items_key=items_key,
+                                        page_token=cursor.get("page_token")):
+            seen.extend(str(i.get(id_key)) for i in items)
+            if token:
+                yield Page(records=items, cursor={"page_token": token})
+            else:
+                if not resumed and on_complete is not None:
+                    on_complete(seen)
+                yield Page(records=items, cursor={"completed_at": self.now().isoformat()},
+                           sweep=None if resumed else frozenset(seen))
+
+    async def fetch_each(self, external_ids: Sequence[str], path: str, params: Mapping[str, Any], *,
+                         data_key: str, gone_codes: Sequence[int]) -> AsyncIterator[Page]:
+        """Read single objects by id (``path`` formatted with ``id``); one answering ``gone_codes`` is deleted."""
+        for external_id in external_ids:
+            body = await self.connector.call("GET", path.format(id=external_id), params=params,
+                                             classify=skip_codes(*gone_codes))
+            item = (body.get("data") or {}).get(data_key)
+            yield Page(records=[item]) if body.get("code") == 0 and item else Page(deleted=[external_id])

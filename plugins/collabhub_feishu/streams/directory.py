@@ -16,7 +16,6 @@ from typing import Any
 
 from collabhub.connector import Page
 from collabhub.model import Entity, EntityKind
-from collabhub_feishu.errors import skip_codes
 from collabhub_feishu.mapping import department_entity, person_entity
 from collabhub_feishu.streams.base import FeishuStream, pages
 
@@ -66,31 +65,21 @@ class DepartmentsStream(FeishuStream):
     primary_key = "open_department_id"
 
     async def read(self, cursor: Mapping[str, Any] | None) -> AsyncIterator[Page]:
-        cursor = cursor or {}
-        if self.fresh(cursor.get("completed_at")):
-            return
-        resumed = bool(cursor.get("page_token"))
-        seen: list[str] = []
-        async for items, token in pages(self.connector, "GET", _children_path(self.cfg.directory_root),
-                                        {**_DEPT_QUERY, "fetch_child": "true"}, page_token=cursor.get("page_token")):
-            seen.extend(str(i.get("open_department_id")) for i in items)
-            if token:
-                yield Page(records=items, cursor={"page_token": token})
-            else:
-                if not resumed:
-                    self.connector.department_cache = (self.now(), [self.cfg.directory_root, *seen])
-                yield Page(records=items, cursor={"completed_at": self.now().isoformat()},
-                           sweep=None if resumed else frozenset(seen))
+        def remember(seen: list[str]) -> None:
+            self.connector.department_cache = (self.now(), [self.cfg.directory_root, *seen])
+
+        async for page in self.full_pass(cursor, _children_path(self.cfg.directory_root),
+                                         {**_DEPT_QUERY, "fetch_child": "true"}, id_key="open_department_id",
+                                         on_complete=remember):
+            yield page
 
     def normalize(self, record: Any) -> Iterable[Entity]:
         return [department_entity(self.connector.name, record)]
 
     async def fetch(self, external_ids: Sequence[str]) -> AsyncIterator[Page]:
-        for dept in external_ids:
-            body = await self.connector.call("GET", f"/open-apis/contact/v3/departments/{dept}",
-                                             params=_DEPT_QUERY, classify=skip_codes(*_GONE))
-            item = (body.get("data") or {}).get("department")
-            yield Page(records=[item]) if body.get("code") == 0 and item else Page(deleted=[dept])
+        async for page in self.fetch_each(external_ids, "/open-apis/contact/v3/departments/{id}", _DEPT_QUERY,
+                                          data_key="department", gone_codes=_GONE):
+            yield page
 
 
 class UsersStream(FeishuStream):
@@ -132,8 +121,6 @@ class UsersStream(FeishuStream):
         return [person_entity(self.connector.name, record)]
 
     async def fetch(self, external_ids: Sequence[str]) -> AsyncIterator[Page]:
-        for open_id in external_ids:
-            body = await self.connector.call("GET", f"/open-apis/contact/v3/users/{open_id}", params=_DEPT_QUERY,
-                                             classify=skip_codes(*_GONE))
-            item = (body.get("data") or {}).get("user")
-            yield Page(records=[item]) if body.get("code") == 0 and item else Page(deleted=[open_id])
+        async for page in self.fetch_each(external_ids, "/open-apis/contact/v3/users/{id}", _DEPT_QUERY,
+                                          data_key="user", gone_codes=_GONE):
+            yield page

@@ -16,9 +16,8 @@ from typing import Any
 from collabhub.connector import Page
 from collabhub.errors import MappingError
 from collabhub.model import Booking, BookingStatus, Entity, EntityKind, SourceRef
-from collabhub_feishu.errors import skip_codes
 from collabhub_feishu.mapping import room_entity
-from collabhub_feishu.streams.base import FeishuStream, pages
+from collabhub_feishu.streams.base import FeishuStream
 
 __all__ = ["RoomFreebusyStream", "RoomsStream"]
 
@@ -31,30 +30,18 @@ class RoomsStream(FeishuStream):
     primary_key = "room_id"
 
     async def read(self, cursor: Mapping[str, Any] | None) -> AsyncIterator[Page]:
-        cursor = cursor or {}
-        if self.fresh(cursor.get("completed_at")):
-            return
-        resumed = bool(cursor.get("page_token"))
-        seen: list[str] = []
-        async for items, token in pages(self.connector, "GET", "/open-apis/vc/v1/rooms",
-                                        {"page_size": 100, "user_id_type": "open_id"}, items_key="rooms",
-                                        page_token=cursor.get("page_token")):
-            seen.extend(str(r.get("room_id")) for r in items)
-            if token:
-                yield Page(records=items, cursor={"page_token": token})
-            else:
-                yield Page(records=items, cursor={"completed_at": self.now().isoformat()},
-                           sweep=None if resumed else frozenset(seen))
+        async for page in self.full_pass(cursor, "/open-apis/vc/v1/rooms",
+                                         {"page_size": 100, "user_id_type": "open_id"},
+                                         id_key="room_id", items_key="rooms"):
+            yield page
 
     def normalize(self, record: Any) -> Iterable[Entity]:
         return [room_entity(self.connector.name, record)]
 
     async def fetch(self, external_ids: Sequence[str]) -> AsyncIterator[Page]:
-        for room_id in external_ids:
-            body = await self.connector.call("GET", f"/open-apis/vc/v1/rooms/{room_id}",
-                                             params={"user_id_type": "open_id"}, classify=skip_codes(121004))
-            room = (body.get("data") or {}).get("room")
-            yield Page(records=[room]) if body.get("code") == 0 and room else Page(deleted=[room_id])
+        async for page in self.fetch_each(external_ids, "/open-apis/vc/v1/rooms/{id}", {"user_id_type": "open_id"},
+                                          data_key="room", gone_codes=(121004,)):
+            yield page
 
 
 def _rfc3339(moment: datetime) -> str:
