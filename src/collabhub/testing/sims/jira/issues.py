@@ -41,6 +41,20 @@ class IssueApi:
     def _issue(self, request: Request) -> dict[str, Any] | None:
         return self.data.get(request.path_params["key"])
 
+    def _writable(self, request: Request) -> dict[str, Any] | Response:
+        """The path's issue, or the answer refusing a write to it: 404 when missing, 429 when write-limited."""
+        issue = self._issue(request)
+        if issue is None:
+            return jira_error(404, NOT_FOUND)
+        limited = self.sim.write_limited(issue["id"])
+        return issue if limited is None else limited
+
+    async def _comment_body(self, request: Request) -> tuple[dict[str, Any], str | None] | Response:
+        """The request's JSON object and its comment text (ADF on v3, a string on v2), or the 400 refusing it."""
+        body = await _json(request) or {}
+        text, problem = self._text(request, body.get("body"), "comment")
+        return problem if problem is not None else (body, text)
+
     def _text(self, request: Request, value: Any, field: str) -> tuple[str | None, JSONResponse | None]:
         """Read a rich-text field: an ADF document on v3, a string on v2."""
         if value is None:
@@ -146,12 +160,9 @@ class IssueApi:
                             status_code=201)
 
     async def edit(self, request: Request) -> Response:
-        issue = self._issue(request)
-        if issue is None:
-            return jira_error(404, NOT_FOUND)
-        limited = self.sim.write_limited(issue["id"])
-        if limited is not None:
-            return limited
+        issue = self._writable(request)
+        if isinstance(issue, Response):
+            return issue
         body = await _json(request)
         if not isinstance(body, dict):
             return jira_error(400, "Can not deserialize the request body.")
@@ -200,19 +211,16 @@ class IssueApi:
                              "comments": [renderer.comment(issue, c) for c in page]})
 
     async def add_comment(self, request: Request) -> Response:
-        issue = self._issue(request)
-        if issue is None:
-            return jira_error(404, NOT_FOUND)
-        limited = self.sim.write_limited(issue["id"])
-        if limited is not None:
-            return limited
-        body = await _json(request)
-        text, problem = self._text(request, (body or {}).get("body"), "comment")
-        if problem is not None:
-            return problem
+        issue = self._writable(request)
+        if isinstance(issue, Response):
+            return issue
+        parsed = await self._comment_body(request)
+        if isinstance(parsed, Response):
+            return parsed
+        body, text = parsed
         if not text:
             return jira_error(400, errors={"comment": "Comment body can not be empty!"})
-        props = {p.get("key"): p.get("value") for p in (body or {}).get("properties") or []}
+        props = {p.get("key"): p.get("value") for p in body.get("properties") or []}
         comment = self.data.add_comment(issue, text, request.state.account, props)
         self.sim.emit("comment_created", issue, request.state.account, comment=comment)
         return JSONResponse(self._renderer(request).comment(issue, comment), status_code=201)
@@ -235,10 +243,10 @@ class IssueApi:
         limited = self.sim.write_limited(issue["id"])
         if limited is not None:
             return limited
-        body = await _json(request)
-        text, problem = self._text(request, (body or {}).get("body"), "comment")
-        if problem is not None:
-            return problem
+        parsed = await self._comment_body(request)
+        if isinstance(parsed, Response):
+            return parsed
+        _, text = parsed
         if text != comment["body"]:
             self.data.edit_comment(issue, comment, text, request.state.account)
             self.sim.emit("comment_updated", issue, request.state.account, comment=comment)
@@ -290,12 +298,9 @@ class IssueApi:
             for t in available]})
 
     async def transition(self, request: Request) -> Response:
-        issue = self._issue(request)
-        if issue is None:
-            return jira_error(404, NOT_FOUND)
-        limited = self.sim.write_limited(issue["id"])
-        if limited is not None:
-            return limited
+        issue = self._writable(request)
+        if isinstance(issue, Response):
+            return issue
         body = await _json(request) or {}
         wanted = str((body.get("transition") or {}).get("id", ""))
         match = next((t for t in TRANSITIONS if t.id == wanted and t.source == issue["status"].lower()), None)
