@@ -8,7 +8,6 @@ rows written (0 when nothing changed). Run it with ``python bench/dingtalk/run.p
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import re
 import tempfile
@@ -19,15 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ruamel.yaml import YAML
-
-from collabhub.config import load_config
-from collabhub.connector import ConnectorContext
-from collabhub.engine import Engine
 from collabhub.plugins import PluginHost
-from collabhub.store import Store
 from collabhub.testing.company import generate_company
 from collabhub.testing.sims.dingtalk import DingTalkSimulator
+from collabhub.testing.sims.hub import sim_hub
 from collabhub_dingtalk.plugin import simulator_settings
 
 # simulator call path -> stream (first match wins)
@@ -75,29 +69,6 @@ def minimum_calls(sim: DingTalkSimulator, *, initial: bool, window_ms: int) -> C
     return out
 
 
-def _engine(workdir: Path, settings: dict[str, Any]) -> tuple[Store, Any]:
-    path = workdir / "bench.yaml"
-    with path.open("w", encoding="utf-8") as fh:
-        YAML().dump({"store": {"url": f"sqlite:///{workdir / 'bench.sqlite'}"},
-                     "connectors": {"dingtalk": {"type": "dingtalk", **settings}}}, fh)
-    host = PluginHost(allow={"dingtalk"})
-    config = load_config(path, host=host)
-    store = Store(config.store.url)
-    store.upgrade()
-    return store, lambda: Engine(config, store, host, context_factory=lambda name: ConnectorContext())
-
-
-def _run(make_engine: Any) -> Any:
-    async def go() -> Any:
-        engine = make_engine()
-        try:
-            return await engine.run_connector("dingtalk")
-        finally:
-            await engine.aclose()
-
-    return asyncio.run(go())
-
-
 def _report(title: str, summary: Any, seconds: float, sim: DingTalkSimulator, minimum: Counter[str],
             quota: int) -> None:
     calls = Counter(_stream_of(c.path) for c in sim.calls)
@@ -123,16 +94,17 @@ def main() -> None:
         settings = simulator_settings(sim)
         window_ms = int(datetime.combine(date.fromisoformat(settings["window_start"]), datetime.min.time(),
                                          ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
-        store, make_engine = _engine(Path(tmp), settings)
+        hub = sim_hub(Path(tmp), "dingtalk", {"type": "dingtalk", **settings}, db="bench",
+                      host=PluginHost(allow={"dingtalk"}))
         for title, initial in (("initial sync", True), ("no-change incremental", False)):
             sim.reset_calls()
             quota_before = sim.quota_used
             started = time.perf_counter()
-            summary = _run(make_engine)
+            summary = hub.run("dingtalk")
             seconds = time.perf_counter() - started
             minimum = minimum_calls(sim, initial=initial, window_ms=window_ms)
             _report(title, summary, seconds, sim, minimum, sim.quota_used - quota_before)
-        print(f"\n   entities in the store: {sum(1 for _ in store.iter_entities())}")
+        print(f"\n   entities in the store: {sum(1 for _ in hub.store.iter_entities())}")
 
 
 if __name__ == "__main__":

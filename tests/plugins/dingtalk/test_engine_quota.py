@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from collabhub.connector import ConnectorContext
 from collabhub.testing.sims.dingtalk import DingTalkSimulator
+from collabhub.testing.sims.hub import SimHub, sim_hub
 from collabhub_dingtalk.plugin import simulator_settings
 
 
-def _engine(tmp_path: Path, sim: DingTalkSimulator, db: str) -> tuple[Any, Any]:
-    from collabhub.config import load_config
-    from collabhub.engine import Engine
-    from collabhub.plugins import PluginHost
-    from collabhub.store import Store
-
-    settings = {**simulator_settings(sim), "qps_wait": 0.01}
-    path = tmp_path / f"{db}.yaml"
-    with path.open("w", encoding="utf-8") as fh:
-        YAML().dump({"store": {"url": f"sqlite:///{tmp_path / db}.sqlite"},
-                     "connectors": {"dingtalk": {"type": "dingtalk", **settings}}}, fh)
-    host = PluginHost()
-    config = load_config(path, host=host)
-    store = Store(config.store.url)
-    store.upgrade()
-    return store, lambda: Engine(config, store, host, context_factory=lambda name: ConnectorContext())
-
-
-def _run(make_engine: Any) -> Any:
-    async def go() -> Any:
-        engine = make_engine()
-        try:
-            return await engine.run_connector("dingtalk")
-        finally:
-            await engine.aclose()
-
-    return asyncio.run(go())
+def _hub(tmp_path: Path, sim: DingTalkSimulator, db: str) -> SimHub:
+    return sim_hub(tmp_path, "dingtalk", {"type": "dingtalk", **simulator_settings(sim), "qps_wait": 0.01}, db=db)
 
 
 def _snapshot(store: Any) -> set[tuple[str, str, str, bool]]:
@@ -47,20 +19,21 @@ def _snapshot(store: Any) -> set[tuple[str, str, str, bool]]:
 
 
 def test_quota_reached_mid_run_then_resumed_next_month(sim: DingTalkSimulator, tmp_path: Path) -> None:
-    reference_store, reference = _engine(tmp_path, sim, "reference")
-    assert _run(reference).status == "ok"
+    reference = _hub(tmp_path, sim, "reference")
+    assert reference.run("dingtalk").status == "ok"
 
-    store, make = _engine(tmp_path, sim, "quota")
+    hub = _hub(tmp_path, sim, "quota")
+    store = hub.store
     sim.quota(30)
-    stopped = _run(make)
+    stopped = hub.run("dingtalk")
     assert stopped.status == "partial"
     assert any("monthly DingTalk API call quota" in e and "cursor kept" in e for e in stopped.errors)
     kept = store.get_cursor("dingtalk", "calendars")
     assert kept and kept["users"]  # the committed pages and their cursor stay
 
     sim.quota(None)  # the quota resets
-    resumed = _run(make)
+    resumed = hub.run("dingtalk")
     assert resumed.status == "ok", resumed.errors
-    assert _snapshot(store) == _snapshot(reference_store)
-    again = _run(make)
+    assert _snapshot(store) == _snapshot(reference.store)
+    again = hub.run("dingtalk")
     assert again.total("created") == again.total("updated") == again.total("deleted") == 0
