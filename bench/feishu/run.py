@@ -56,28 +56,14 @@ def minimum_calls(sim: Any, settings: dict[str, Any], *, first: bool) -> dict[st
 
 
 async def run(scale: int) -> None:
-    from ruamel.yaml import YAML
-
-    from collabhub.config import load_config
-    from collabhub.connector import ConnectorContext
-    from collabhub.engine import Engine
-    from collabhub.plugins import PluginHost
-    from collabhub.store import Store
     from collabhub.testing.company import generate_company
     from collabhub.testing.sims.feishu import FeishuSimulator
+    from collabhub.testing.sims.hub import sim_hub
 
     company = generate_company(scale=scale)
     with tempfile.TemporaryDirectory() as tmp, FeishuSimulator(company) as sim:
         settings = sim.connector_settings()
-        path = Path(tmp) / "bench.yaml"
-        with path.open("w", encoding="utf-8") as fh:
-            YAML().dump({"store": {"url": f"sqlite:///{Path(tmp) / 'bench.sqlite'}"},
-                         "connectors": {NAME: {"type": "feishu", **settings}}}, fh)
-        host = PluginHost()
-        config = load_config(path, host=host)
-        store = Store(config.store.url)
-        store.upgrade()
-        engine = Engine(config, store, host, context_factory=lambda name: ConnectorContext())
+        engine = sim_hub(Path(tmp), NAME, {"type": "feishu", **settings}, db="bench").engine()
         calendars = len(set(sim.state.app_calendar_ids) | set(sim.state.primary_of.values()))
         print(f"Feishu benchmark: sample company x{scale} ({len(company.people)} people, "
               f"{len(sim.state.events)} events on {calendars} calendars, {len(sim.state.rooms)} rooms, "

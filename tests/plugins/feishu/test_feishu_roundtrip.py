@@ -11,15 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from ruamel.yaml import YAML
 
-from collabhub.config import load_config
-from collabhub.connector import ConnectorContext
-from collabhub.engine import Engine, HubSink
+from collabhub.engine import HubSink
 from collabhub.model import EntityKind
-from collabhub.plugins import PluginHost
-from collabhub.store import Store
 from collabhub.testing.sims.feishu import FeishuSimulator
+from collabhub.testing.sims.hub import sim_hub
 from collabhub.testing.simulator import free_port
 
 NAME = "feishu-demo"
@@ -43,16 +39,9 @@ def serve(app: Any) -> Iterator[str]:
 
 
 async def test_encrypted_event_round_trip_through_the_store(sim: FeishuSimulator, tmp_path: Path) -> None:
-    config_path = tmp_path / "hub.yaml"
-    with config_path.open("w", encoding="utf-8") as fh:
-        YAML().dump({"store": {"url": f"sqlite:///{tmp_path / 'hub.sqlite'}"},
-                     "connectors": {NAME: {"type": "feishu", **sim.connector_settings(),
-                                           "streams": ["tasks"]}}}, fh)
-    host = PluginHost()
-    config = load_config(config_path, host=host)
-    store = Store(config.store.url)
-    store.upgrade()
-    engine = Engine(config, store, host, context_factory=lambda name: ConnectorContext())
+    hub = sim_hub(tmp_path, NAME, {"type": "feishu", **sim.connector_settings(), "streams": ["tasks"]})
+    store = hub.store
+    engine = hub.engine()
     try:
         assert (await engine.run_connector(NAME)).status == "ok"
         guid = next(iter(sim.state.tasks))
