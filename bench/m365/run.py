@@ -76,12 +76,7 @@ async def connector_only(settings: dict[str, Any]) -> tuple[float, int, int]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    from ruamel.yaml import YAML
-
-    from collabhub.config import load_config
-    from collabhub.engine import Engine
-    from collabhub.plugins import PluginHost
-    from collabhub.store import Store
+    from collabhub.testing.sims.hub import sim_hub
 
     parent, child = mp.Pipe()
     server = mp.get_context("spawn").Process(target=_serve, args=(child, args.mailboxes, args.events, args.rooms,
@@ -103,15 +98,8 @@ async def run(args: argparse.Namespace) -> None:
             seconds, meetings, calls = await connector_only(settings)
             print(f"\nconnector only (read + normalize, no store): {seconds:.2f} s, "
                   f"{meetings / seconds:,.0f} events/s, {calls} Graph calls, peak RSS {_rss_mb():.0f} MB")
-            path = Path(tmp) / "bench.yaml"
-            with path.open("w", encoding="utf-8") as fh:
-                YAML().dump({"store": {"url": args.store_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"},
-                             "connectors": {NAME: {"type": "m365", **settings}}}, fh)
-            host = PluginHost()
-            config = load_config(path, host=host)
-            store = Store(config.store.url)
-            store.upgrade()
-            engine = Engine(config, store, host)
+            engine = sim_hub(Path(tmp), NAME, {"type": "m365", **settings}, db="bench", store_url=args.store_url,
+                             context_factory=None).engine()
             try:
                 for label, minimum in (("initial sync", minimum_initial), ("no-change incremental", minimum_again)):
                     parent.send("reset")
