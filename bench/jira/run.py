@@ -17,7 +17,6 @@ and writes 0 rows; 50k issues at >= 3,000 issues/s end to end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import multiprocessing
@@ -57,10 +56,8 @@ def _directory() -> dict[str, Any]:
 
 
 def _case(n: int) -> dict[str, Any]:
-    from collabhub.config import load_config
-    from collabhub.engine import Engine
     from collabhub.plugins import PluginHost
-    from collabhub.store import Store
+    from collabhub.testing.sims.hub import sim_hub
     from collabhub_jira import plugin
 
     parent, child = multiprocessing.Pipe()
@@ -70,22 +67,9 @@ def _case(n: int) -> dict[str, Any]:
     host = PluginHost(load_entry_points=False)
     host.register(plugin, name="jira")
     tmp = Path(tempfile.mkdtemp(prefix="collabhub-bench-jira-"))
-    cfg = tmp / "bench.yaml"
-    cfg.write_text(json.dumps({
-        "store": {"url": f"sqlite:///{tmp / 'bench.sqlite'}"},
-        "connectors": {"jira": {"type": "jira", **settings, "page_size": PAGE_SIZE}},
-        **_directory(),
-    }))
-    config = load_config(cfg, host=host)
-    store = Store(config.store.url)
-    store.upgrade()
-
-    async def run() -> Any:
-        engine = Engine(config, store, host)
-        try:
-            return await engine.run_connector("jira")
-        finally:
-            await engine.aclose()
+    hub = sim_hub(tmp, "jira", {"type": "jira", **settings, "page_size": PAGE_SIZE}, db="bench", host=host,
+                  context_factory=None, **_directory())
+    store = hub.store
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -93,10 +77,10 @@ def _case(n: int) -> dict[str, Any]:
 
     try:
         t0, c0 = time.perf_counter(), cpu()
-        full = asyncio.run(run())
+        full = hub.run("jira")
         seconds, cpu_seconds = time.perf_counter() - t0, cpu() - c0
         t1 = time.perf_counter()
-        again = asyncio.run(run())
+        again = hub.run("jira")
         again_seconds = time.perf_counter() - t1
     finally:
         parent.send("stop")
