@@ -3,39 +3,15 @@ the hub records it through the real store, and the next engine run re-pulls just
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import uvicorn
 
 from collabhub.engine import HubSink
 from collabhub.model import EntityKind
 from collabhub.testing.sims.feishu import FeishuSimulator
 from collabhub.testing.sims.hub import sim_hub
-from collabhub.testing.simulator import free_port
+from collabhub.testing.sims.loopback import serve_app
 
 NAME = "feishu-demo"
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the webhook server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 async def test_encrypted_event_round_trip_through_the_store(sim: FeishuSimulator, tmp_path: Path) -> None:
@@ -47,7 +23,7 @@ async def test_encrypted_event_round_trip_through_the_store(sim: FeishuSimulator
         guid = next(iter(sim.state.tasks))
         sim.update_task(guid, description="议程已更新 / agenda updated")  # a change the summaries do not show
         app = engine.connector(NAME).webhook_app(HubSink(store))
-        with serve(app) as url:
+        with serve_app(app) as url:
             first = sim.push_event(url, "task.task.updated_v1", {"task_id": guid}, event_id="evt-42")
             replay = sim.push_event(url, "task.task.updated_v1", {"task_id": guid}, event_id="evt-42")
             tampered_body, headers = sim.build_push(sim.envelope("task.task.updated_v1", {"task_id": "x"}))

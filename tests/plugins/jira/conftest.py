@@ -4,20 +4,17 @@ fixture (the test folder is not a package: a package named ``jira`` would hide t
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import uvicorn
 
 from collabhub.connector import ConnectorContext, Page
 from collabhub.model import EntityKind
 from collabhub.testing.company import generate_company
 from collabhub.testing.sims.jira import JiraSimulator
-from collabhub.testing.simulator import free_port
+from collabhub.testing.sims.loopback import serve_app
 from collabhub_jira.connector import JiraConnector
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -83,28 +80,6 @@ class RecordingSink:
         self.events.append((connector, event_type, payload))
 
 
-class LoopbackServer:
-    """Serve an ASGI app on 127.0.0.1 in a thread (the hub's webhook endpoint, for the simulator)."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "webhook test server did not start"
-            time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}/"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def small_company():
     return generate_company(tasks=900, task_systems=("jira",))
@@ -131,5 +106,5 @@ def sink() -> RecordingSink:
 def kit() -> SimpleNamespace:
     """The helpers above, for test modules."""
     return SimpleNamespace(settings_for=settings_for, connector=make_connector, read_pages=read_pages,
-                           last_cursor=last_cursor, record_ids=record_ids, serve=LoopbackServer,
+                           last_cursor=last_cursor, record_ids=record_ids, serve=serve_app,
                            secret=WEBHOOK_SECRET)

@@ -3,7 +3,6 @@ and a loopback TLS server for the hub's webhook endpoint."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from collabhub.connector import ConnectorContext
 from collabhub.model import EntityKind
 from collabhub.testing.company import Company, generate_company
+from collabhub.testing.sims.loopback import serve_app
 from collabhub.testing.sims.m365 import M365Simulator
 from collabhub.testing.sims.m365.tls import make_test_certificates
-from collabhub.testing.simulator import free_port
 from collabhub_m365.connector import M365Connector
 
 NOW = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)  # inside the sample company's month of meetings
@@ -103,30 +101,6 @@ def sink() -> RecordingSink:
     return RecordingSink()
 
 
-class AppServer:
-    """Serves an ASGI app over TLS on loopback (the hub's webhook endpoint, as Graph reaches it)."""
-
-    def __init__(self, app: Any, directory: Path) -> None:
-        certs = make_test_certificates(directory)
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
-                                ssl_certfile=certs.cert_path, ssl_keyfile=certs.key_path)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"https://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> AppServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 class LateApp:
     """An ASGI app set after the server is up (the connector needs the server's URL first)."""
 
@@ -137,7 +111,9 @@ class LateApp:
 
 
 @pytest.fixture
-def hub_server(tmp_path: Path) -> Iterator[tuple[AppServer, LateApp]]:
+def hub_server(tmp_path: Path) -> Iterator[tuple[str, LateApp]]:
+    """The base URL (``https://127.0.0.1:<port>/``) of a loopback TLS server, and the app it serves (set it later)."""
+    certs = make_test_certificates(tmp_path / "hub-tls")
     late = LateApp()
-    with AppServer(late, tmp_path / "hub-tls") as server:
-        yield server, late
+    with serve_app(late, ssl_certfile=certs.cert_path, ssl_keyfile=certs.key_path) as url:
+        yield url, late

@@ -22,8 +22,8 @@ SECRET = "a-long-client-state-secret-0123456789"
 @pytest.fixture
 def wired(connector_factory: Factory, hub_server: Any, sink: Any) -> Iterator[tuple[M365Connector, str]]:
     """A connector whose webhook app is served on loopback TLS at its notifications URL."""
-    server, late = hub_server
-    url = f"{server.url}/m365/outlook"
+    base, late = hub_server
+    url = f"{base}m365/outlook"
     connector = connector_factory(mailboxes=MAILBOXES, group=None,
                                   notifications={"url": url, "client_state": SECRET, "lifetime_minutes": 4230})
     late.app = connector.webhook_app(sink)
