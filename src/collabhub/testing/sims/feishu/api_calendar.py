@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collabhub.testing.sims.feishu.responses import error, int_param, ok, paged, public
+from collabhub.testing.sims.feishu.responses import error, int_param, ok, page_answer, paged, public
 from collabhub.testing.sims.feishu.state import FeishuState, decode_token, encode_token
 
 __all__ = ["calendar_routes", "room_busy"]
@@ -132,11 +132,8 @@ def calendar_routes(state: FeishuState) -> list[Route]:
         if event_id not in state.events:
             return error(190005, "event not found")
         everyone = state.events[event_id].get("_all_attendees") or state.events[event_id].get("attendees") or []
-        result = paged(everyone, request, default_size=20, max_size=100, scope=f"att:{event_id}")
-        if result is None:
-            return error(190002, "invalid page_token")
-        chunk, meta = result
-        return ok({"items": chunk, **meta})
+        return page_answer(everyone, request, default_size=20, max_size=100, scope=f"att:{event_id}",
+                           bad_token=(190002, "invalid page_token"))
 
     async def freebusy(request: Request) -> Response:
         payload = await request.json()

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collabhub.testing.sims.feishu.responses import error, ok, paged, public
+from collabhub.testing.sims.feishu.responses import error, ok, page_answer, public
 from collabhub.testing.sims.feishu.state import FeishuState
 
 __all__ = ["directory_routes"]
@@ -24,11 +24,8 @@ def directory_routes(state: FeishuState) -> list[Route]:
         found = departments(request.path_params["department_id"])
         if found is None:
             return error(40004, "no dept authority error", status=400)
-        result = paged(found, request, default_size=10, max_size=50, scope="dept-children")
-        if result is None:
-            return error(40001, "invalid page_token")
-        chunk, meta = result
-        return ok({"items": [public(d) for d in chunk], **meta})
+        return page_answer(found, request, default_size=10, max_size=50, scope="dept-children",
+                           bad_token=(40001, "invalid page_token"), render=public)
 
     async def department(request: Request) -> Response:
         dept = state.department_by_id.get(request.path_params["department_id"])
@@ -42,11 +39,8 @@ def directory_routes(state: FeishuState) -> list[Route]:
             return error(40004, "no dept authority error", status=400)
         key = state.department_by_id[dept]["open_department_id"] if dept != "0" else "0"
         ids = state.users_by_department.get(key, [])
-        result = paged(ids, request, default_size=10, max_size=50, scope=f"users:{key}")
-        if result is None:
-            return error(40001, "invalid page_token")
-        chunk, meta = result
-        return ok({"items": [public(state.users[u]) for u in chunk], **meta})
+        return page_answer(ids, request, default_size=10, max_size=50, scope=f"users:{key}",
+                           bad_token=(40001, "invalid page_token"), render=lambda u: public(state.users[u]))
 
     async def user(request: Request) -> Response:
         item = state.users.get(request.path_params["user_id"])
@@ -57,11 +51,8 @@ def directory_routes(state: FeishuState) -> list[Route]:
     async def rooms(request: Request) -> Response:
         level = request.query_params.get("room_level_id")
         items = [r for r in state.rooms if not level or r["room_level_id"] == level or level in r["path"]]
-        result = paged(items, request, default_size=20, max_size=100, scope=f"rooms:{level or ''}")
-        if result is None:
-            return error(121003, "param error")
-        chunk, meta = result
-        return ok({"rooms": [public(r) for r in chunk], **meta})
+        return page_answer(items, request, default_size=20, max_size=100, scope=f"rooms:{level or ''}",
+                           bad_token=(121003, "param error"), key="rooms", render=public)
 
     async def room(request: Request) -> Response:
         item = state.room_by_id.get(request.path_params["room_id"])

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collabhub.testing.sims.feishu.responses import error, ok, paged, public
+from collabhub.testing.sims.feishu.responses import error, ok, page_answer, public
 from collabhub.testing.sims.feishu.state import FeishuState
 
 __all__ = ["TASK_FIELDS", "work_routes"]
@@ -29,11 +29,8 @@ def work_routes(state: FeishuState) -> list[Route]:
     # -- tasks ----------------------------------------------------------------------------
 
     async def tasklists(request: Request) -> Response:
-        result = paged(state.tasklists, request, default_size=50, max_size=100, scope="tasklists")
-        if result is None:
-            return error(1470400, "invalid page_token")
-        chunk, meta = result
-        return ok({"items": [public(t) for t in chunk], **meta})
+        return page_answer(state.tasklists, request, default_size=50, max_size=100, scope="tasklists",
+                           bad_token=(1470400, "invalid page_token"), render=public)
 
     async def tasklist_tasks(request: Request) -> Response:
         guid = request.path_params["tasklist_guid"]
@@ -43,11 +40,9 @@ def work_routes(state: FeishuState) -> list[Route]:
         completed = request.query_params.get("completed")
         if completed in ("true", "false"):
             guids = [g for g in guids if (state.tasks[g]["completed_at"] != "0") == (completed == "true")]
-        result = paged(guids, request, default_size=50, max_size=100, scope=f"tl:{guid}")
-        if result is None:
-            return error(1470400, "invalid page_token")
-        chunk, meta = result
-        return ok({"items": [{k: state.tasks[g].get(k) for k in _SUMMARY_FIELDS} for g in chunk], **meta})
+        return page_answer(guids, request, default_size=50, max_size=100, scope=f"tl:{guid}",
+                           bad_token=(1470400, "invalid page_token"),
+                           render=lambda g: {k: state.tasks[g].get(k) for k in _SUMMARY_FIELDS})
 
     async def get_task(request: Request) -> Response:
         task = state.tasks.get(request.path_params["task_guid"])
@@ -133,11 +128,8 @@ def work_routes(state: FeishuState) -> list[Route]:
         lo = bisect.bisect_left(bucket, (start, ""))
         hi = bisect.bisect_right(bucket, (end, "\uffff"))
         codes = [c for _, c in bucket[lo:hi]]
-        result = paged(codes, request, default_size=100, max_size=100, scope=f"inst:{code}:{start}:{end}")
-        if result is None:
-            return error(1390001, "invalid page_token")
-        chunk, meta = result
-        return ok({"instance_code_list": list(chunk), **meta})
+        return page_answer(codes, request, default_size=100, max_size=100, scope=f"inst:{code}:{start}:{end}",
+                           bad_token=(1390001, "invalid page_token"), key="instance_code_list")
 
     async def instance(request: Request) -> Response:
         item = state.instances.get(request.path_params["instance_code"])

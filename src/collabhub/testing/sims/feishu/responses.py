@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from collabhub.testing.sims.feishu.state import decode_token, encode_token
 
-__all__ = ["error", "int_param", "ok", "paged", "public"]
+__all__ = ["error", "int_param", "ok", "page_answer", "paged", "public"]
 
 
 def ok(data: Any = None) -> JSONResponse:
@@ -57,3 +57,15 @@ def paged(items: Sequence[Any], request: Request, *, default_size: int, max_size
     if more:
         meta["page_token"] = encode_token({"s": scope, "o": offset + size})
     return chunk, meta
+
+
+def page_answer(items: Sequence[Any], request: Request, *, default_size: int, max_size: int, scope: str,
+                bad_token: tuple[int, str], key: str = "items",
+                render: Callable[[Any], Any] | None = None) -> JSONResponse:
+    """One page of ``items`` as ``{key: [render(item)...], has_more, page_token?}``, or the API's
+    ``bad_token`` ``(code, msg)`` error when the page token is foreign or bad."""
+    result = paged(items, request, default_size=default_size, max_size=max_size, scope=scope)
+    if result is None:
+        return error(*bad_token)
+    chunk, meta = result
+    return ok({key: [render(i) for i in chunk] if render is not None else list(chunk), **meta})
