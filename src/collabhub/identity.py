@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["IdentityResolver", "IdentityStats", "normalize_email", "normalize_mobile"]
 
+_MISSING: Any = object()
+
 
 def normalize_email(value: str | None) -> str | None:
     value = (value or "").strip().lower()
@@ -87,6 +89,9 @@ class IdentityResolver:
         self._cache: dict[tuple[str, str], int | None] = {}
         self._reviewed: set[tuple[str, str]] = set()  # put on the review list during this run
         self._departments: dict[int, list[str]] = {}  # hub person id -> departments
+        # connector -> source id -> mapped id (config does not change during a resolver's life)
+        self._department_cache: dict[str, dict[str, str | None]] = {}
+        self._project_cache: dict[str, dict[str, str | None]] = {}
 
     # -- config ----------------------------------------------------------------------------
 
@@ -137,11 +142,18 @@ class IdentityResolver:
     def resolve(self, connector: str, entities: Sequence[Entity]) -> IdentityStats:
         """Map departments and projects, join every person reference; mutates the entities."""
         refs: list[PersonRef] = []
+        departments = self._department_cache.setdefault(connector, {})
+        projects = self._project_cache.setdefault(connector, {})
         for entity in entities:
-            src_dept = entity.department
-            entity.department = self.map_department(connector, src_dept)
-            if src_dept and entity.department != src_dept:
-                entity.extra.setdefault("source_department", src_dept)
+            fields = entity.__dict__  # plain reads; a field is written only when its value changes
+            src_dept = fields["department"]
+            if src_dept:
+                dept = departments.get(src_dept, _MISSING)
+                if dept is _MISSING:
+                    dept = departments[src_dept] = self.map_department(connector, src_dept)
+                if dept != src_dept:
+                    entity.department = dept
+                    entity.extra.setdefault("source_department", src_dept)
             if isinstance(entity, Person):
                 entity.departments = [self.map_department(connector, d) or d for d in entity.departments]
                 if entity.department is None and entity.departments:
@@ -149,10 +161,14 @@ class IdentityResolver:
                 refs.append(PersonRef(connector=connector, external_id=entity.source.external_id,
                                       display_name=entity.name, email=entity.email, mobile=entity.mobile,
                                       employee_id=entity.employee_id))
-            src_proj = entity.project
-            entity.project = self.map_project(connector, src_proj)
-            if src_proj and entity.project != src_proj:
-                entity.extra.setdefault("source_project", src_proj)
+            src_proj = fields["project"]
+            if src_proj:
+                proj = projects.get(src_proj, _MISSING)
+                if proj is _MISSING:
+                    proj = projects[src_proj] = self.map_project(connector, src_proj)
+                if proj != src_proj:
+                    entity.project = proj
+                    entity.extra.setdefault("source_project", src_proj)
             refs.extend(entity.person_refs())
         stats = self._resolve_refs(refs, entities)
         self._learn_departments(connector, entities)
