@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -47,6 +48,7 @@ __all__ = ["Engine", "HubSink", "RunSummary", "StreamSummary"]
 log = logging.getLogger(__name__)
 
 LOCK_TTL = 300.0
+LOCK_RENEW_AFTER = timedelta(seconds=LOCK_TTL / 3)  # renew once a third of the lease has passed
 DISPATCH_BATCH = 500  # outbox rows claimed at a time
 
 
@@ -184,6 +186,7 @@ class Engine:
         self.on_page = on_page
         self.owner = _owner()
         self._identity_synced = False
+        self._lease_renewed: dict[str, datetime] = {}  # lock -> store time of the last take/renewal
         self._rules: Any = None  # the compiled rules, built on first use
 
     # -- connectors ------------------------------------------------------------------------
@@ -313,6 +316,7 @@ class Engine:
         return summary
 
     def _acquire(self, lock: str) -> bool:
+        self._lease_renewed[lock] = self.store.now()
         if self.store.acquire_lock(lock, self.owner, LOCK_TTL):
             return True
         lock_owner = getattr(self.store, "lock_owner", None)
@@ -367,19 +371,26 @@ class Engine:
     async def _commit(self, connector: Connector, stream: Stream, page: Page, summary: RunSummary, lock: str,
                       *, keep_cursor: bool = False) -> None:
         entities, quarantine = self._normalize(connector.name, stream, page.records)
-        summary.identity += await asyncio.to_thread(self.identity.resolve, connector.name, entities)
         kind = page.deleted_kind or stream.kind
-        stats = await asyncio.to_thread(
-            self.store.apply_page,
-            connector=connector.name, stream=stream.name, run_id=summary.run_id, entities=entities,
-            deleted=[(kind, d) for d in page.deleted],
-            sweep=(kind, page.sweep) if page.sweep is not None else None,
-            quarantine=quarantine,
-            cursor=None if keep_cursor else page.cursor,
-        )
+
+        def resolve_and_store() -> PageStats:  # one thread hop per page
+            summary.identity += self.identity.resolve(connector.name, entities)
+            stats = self.store.apply_page(
+                connector=connector.name, stream=stream.name, run_id=summary.run_id, entities=entities,
+                deleted=[(kind, d) for d in page.deleted],
+                sweep=(kind, page.sweep) if page.sweep is not None else None,
+                quarantine=quarantine,
+                cursor=None if keep_cursor else page.cursor,
+            )
+            now = self.store.now()
+            if now - self._lease_renewed.get(lock, now - LOCK_RENEW_AFTER) >= LOCK_RENEW_AFTER:
+                self.store.renew_lock(lock, self.owner, LOCK_TTL)
+                self._lease_renewed[lock] = now
+            return stats
+
+        stats = await asyncio.to_thread(resolve_and_store)
         stream_summary = summary.streams.setdefault(stream.name, StreamSummary())
         stream_summary.add(stats)
-        await asyncio.to_thread(self.store.renew_lock, lock, self.owner, LOCK_TTL)
         if self.on_page:
             self.on_page(connector.name, stream.name, stream_summary)
 
