@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from collabhub.model import Entity, EntityKind, content_hash_of_data, echo_fingerprint
 from collabhub.store.bulk import executemany
 from collabhub.store.db import CHANGES_LOCK_KEY, StoreBase, chunked
+from collabhub.store.lookup import rows_by_external_id
 from collabhub.store.rows import PageStats, QuarantineItem
 from collabhub.store.schema import changes, cursors, entities, links, quarantine
 
@@ -33,10 +34,9 @@ _TOUCH_ENTITY = (
     .where(entities.c.id == bindparam("b_id"))
     .values(data=bindparam("b_data"), updated_at=bindparam("b_updated_at"))
 )
-_SELECT_EXISTING = select(entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
-                          entities.c.deleted, entities.c.updated_at).where(
-    entities.c.connector == bindparam("connector"), entities.c.kind == bindparam("kind"),
-    entities.c.external_id.in_(bindparam("ids", expanding=True)))
+_EXISTING_COLUMNS = (entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
+                     entities.c.deleted, entities.c.updated_at)
+_ID_COLUMNS = (entities.c.external_id, entities.c.id)
 _INSERT_ENTITIES = entities.insert()
 _INSERT_CHANGES = changes.insert()
 _UPDATE_ENTITY = (
@@ -145,10 +145,18 @@ class _PageWriter:
         found: dict[tuple[str, str], _Existing] = {}
         for kind, ids in _by_kind(keys).items():
             for chunk in chunked(ids):
-                rows = self.conn.execute(_SELECT_EXISTING, {"connector": self.connector, "kind": kind,
-                                                            "ids": list(chunk)})
+                rows = rows_by_external_id(self.conn, _EXISTING_COLUMNS, self.connector, kind, chunk)
                 for entity_id, external_id, hash_, version, deleted, updated_at in rows:
                     found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted), updated_at)
+        return found
+
+    def new_ids(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Entity ids of just-inserted keys."""
+        found: dict[tuple[str, str], int] = {}
+        for kind, ids in _by_kind(keys).items():
+            for chunk in chunked(ids):
+                found.update(((kind, external_id), entity_id) for external_id, entity_id
+                             in rows_by_external_id(self.conn, _ID_COLUMNS, self.connector, kind, chunk))
         return found
 
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
@@ -226,7 +234,7 @@ class _PageWriter:
         # One executemany, then one keyed SELECT for the new ids: RETURNING with a guaranteed
         # row order makes SQLAlchemy fall back to a round trip per row on SQLite.
         executemany(self.conn, _INSERT_ENTITIES, rows)
-        new_ids = {key: found.id for key, found in self.existing((i.kind, i.external_id) for i in items).items()}
+        new_ids = self.new_ids((i.kind, i.external_id) for i in items)
         for item in items:
             entity_id = new_ids[(item.kind, item.external_id)]
             if (item.kind, item.external_id) in echoes:
