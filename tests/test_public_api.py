@@ -12,7 +12,7 @@ PUBLIC = {
     "collabhub.model": {"Attendee", "Booking", "BookingStatus", "Department", "ENTITY_TYPES", "Entity", "EntityKind",
                         "Link", "Meeting", "MeetingStatus", "Person", "PersonRef", "Project", "Recurrence", "Resource",
                         "ResourceKind", "ResponseStatus", "SourceRef", "StatusCategory", "Task", "Visibility",
-                        "content_hash", "content_hash_of_data", "echo_fingerprint", "entity_from_data"},
+                        "content_hash", "echo_fingerprint", "entity_from_data", "entity_json"},
     "collabhub.http": {"AppTokenAuth", "BasicAuth", "BearerAuth", "HttpSettings", "LinkPaginator",
                        "NextTokenPaginator", "OAuth2ClientCredentials", "OffsetPaginator", "PageRequest", "Paginator",
                        "RateLimiter", "TokenGrant", "build_client", "default_classify", "paginate",

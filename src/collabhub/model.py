@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "ENTITY_TYPES",
@@ -40,9 +40,9 @@ __all__ = [
     "Task",
     "Visibility",
     "content_hash",
-    "content_hash_of_data",
     "echo_fingerprint",
     "entity_from_data",
+    "entity_json",
 ]
 
 
@@ -131,6 +131,12 @@ class Entity(_Model):
     department: str | None = None
     project: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("extra")
+    @classmethod
+    def _canonical_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Keys sorted (recursively): the same remote payload in another key order hashes the same."""
+        return _sorted_keys(value) if value else value
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -297,30 +303,35 @@ def _canonical(data: Any) -> bytes:
     return orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
+# Remote bookkeeping stamps left out of the content hash (see ``content_hash``).
+_VOLATILE = {"updated": True, "source": {"version": True, "url": True, "updated": True}}
+
+
 def content_hash(entity: Entity) -> str:
     """A stable hash of the entity's content: equal hash, no change.
 
     Remote bookkeeping stamps are left out (``source.version``, ``source.url``,
     ``source.updated`` and the entity's own ``updated``): a system bumps them for touches that
     change nothing the hub models (a comment, a watcher, the hub's own status comment), and
-    counting those as changes would make two-way links ping-pong.
+    counting those as changes would make two-way links ping-pong. The hash is taken over
+    pydantic's JSON of the entity (fields in declaration order, ``extra`` sorted by key on
+    validation), serialised in Rust without building a dict first.
     """
-    return content_hash_of_data(entity.model_dump(mode="json"))
+    serialized = entity.__pydantic_serializer__.to_json(entity, exclude=_VOLATILE)
+    return hashlib.sha256(serialized).hexdigest()[:32]
 
 
-_VOLATILE_SOURCE = ("version", "url", "updated")
+def entity_json(entity: Entity) -> str:
+    """The entity as compact JSON text (what the store keeps): equal to ``model_dump(mode="json")``."""
+    return entity.__pydantic_serializer__.to_json(entity).decode()
 
 
-def content_hash_of_data(data: dict[str, Any]) -> str:
-    """``content_hash`` of an entity already dumped with ``model_dump(mode="json")``."""
-    content = data.copy()  # shallow copies popped: cheaper than filtering comprehensions
-    content.pop("updated", None)
-    source = content.get("source")
-    source = source.copy() if source else {}
-    for key in _VOLATILE_SOURCE:
-        source.pop(key, None)
-    content["source"] = source
-    return hashlib.sha256(_canonical(content)).hexdigest()[:32]
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
 
 
 # Fields that say "this is the same object the hub wrote", per kind. Timestamps that the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import orjson
 import pytest
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
@@ -17,9 +18,9 @@ from collabhub.model import (
     SourceRef,
     Task,
     content_hash,
-    content_hash_of_data,
     echo_fingerprint,
     entity_from_data,
+    entity_json,
 )
 from collabhub.testing import Simulator, generate_company
 
@@ -46,7 +47,19 @@ def test_content_hash_ignores_the_remote_version_stamp_only():
     base = _task(src={"version": "1", "url": "https://x/1"})
     assert content_hash(base) == content_hash(_task(src={"version": "2", "url": "https://x/2"}))
     assert content_hash(base) != content_hash(_task(title="other"))
-    assert content_hash(base) == content_hash_of_data(base.model_dump(mode="json"))
+    assert content_hash(base) == content_hash(_task(src={"updated": datetime(2026, 11, 5, tzinfo=UTC)}))
+
+
+def test_content_hash_does_not_depend_on_the_key_order_of_extra():
+    a = _task(extra={"b": 1, "a": {"y": 2, "x": [{"q": 1, "p": 2}]}})
+    b = _task(extra={"a": {"x": [{"p": 2, "q": 1}], "y": 2}, "b": 1})
+    assert content_hash(a) == content_hash(b)
+    assert content_hash(a) != content_hash(_task(extra={"b": 2, "a": {"y": 2, "x": [{"q": 1, "p": 2}]}}))
+
+
+def test_entity_json_is_the_model_dump():
+    task = _task(assignee=PersonRef(connector="j", external_id="acc"), labels=["跨部门"], extra={"n": 1})
+    assert orjson.loads(entity_json(task)) == task.model_dump(mode="json")
 
 
 def test_echo_fingerprint_covers_writer_fields_only():

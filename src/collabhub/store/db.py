@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from collabhub.errors import StoreError
 
-__all__ = ["MIGRATIONS_DIR", "StoreBase", "chunked", "dump_json"]
+__all__ = ["MIGRATIONS_DIR", "JSONText", "StoreBase", "chunked", "dump_json"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -44,13 +44,22 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+class JSONText(str):
+    """A JSON column value already encoded as JSON text; the store writes it as it is."""
+
+    __slots__ = ()
+
+
 def dump_json(value: Any) -> str:
     """JSON for every JSON column: compact, UTF-8, unknown types as text, no NUL characters.
 
     PostgreSQL's JSONB cannot hold ``\\u0000``; it is dropped so one odd remote string cannot
-    fail a whole page.
+    fail a whole page. A :class:`JSONText` passes through (after the same NUL rule).
     """
-    dumped = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    if type(value) is JSONText:
+        dumped: str = value
+    else:
+        dumped = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     if "\\u0000" in dumped:
         dumped = _NUL_ESCAPE.sub(r"\1", dumped)
     return dumped
@@ -157,8 +166,8 @@ class StoreBase:
         if self.is_postgres:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def upgrade(self) -> None:
-        """Apply every Alembic migration up to head; a no-op when already there."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to ``revision`` (head by default); a no-op when there."""
         from alembic import command
         from alembic.config import Config
 
@@ -168,7 +177,7 @@ class StoreBase:
             with self.write() as conn:
                 self.advisory_lock(conn, MIGRATION_LOCK_KEY)
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, revision)
         except OperationalError as exc:
             raise StoreError(
                 f"cannot open the store at {_safe_url(self.url)}: {exc.orig}",

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from collabhub.model import Entity, EntityKind, content_hash_of_data, echo_fingerprint
+from collabhub.model import Entity, EntityKind, content_hash, echo_fingerprint, entity_json
 from collabhub.store.bulk import executemany
-from collabhub.store.db import CHANGES_LOCK_KEY, StoreBase, chunked
+from collabhub.store.db import CHANGES_LOCK_KEY, JSONText, StoreBase, chunked
 from collabhub.store.lookup import rows_by_external_id
 from collabhub.store.rows import PageStats, QuarantineItem
 from collabhub.store.schema import changes, cursors, entities, links, quarantine
@@ -58,11 +58,15 @@ class _Incoming:
     entity: Entity
     kind: str
     external_id: str
-    data: dict[str, Any]
     hash: str
     deleted: bool
     own_time: datetime | None
     updated_at: datetime
+
+    @property
+    def data(self) -> JSONText:
+        """The entity's JSON, encoded only for the rows actually written (unchanged ones skip it)."""
+        return JSONText(entity_json(self.entity))
 
 
 @dataclass
@@ -86,7 +90,7 @@ def _own_time(entity: Entity) -> datetime | None:
 
 
 def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tuple[str, str], _Incoming]:
-    """Key, JSON and hash per entity; a key repeated within the page keeps its last occurrence."""
+    """Key and content hash per entity; a key repeated within the page keeps its last occurrence."""
     prepared: dict[tuple[str, str], _Incoming] = {}
     for entity in batch:
         if entity.source.connector != connector:
@@ -95,13 +99,11 @@ def _prepare(connector: str, batch: Sequence[Entity], now: datetime) -> dict[tup
                 f"not {connector!r}: a page holds one connector's entities"
             )
         kind = str(entity.kind)
-        data = entity.model_dump(mode="json")  # dumped once: hashed here, stored if written
         item = _Incoming(
             entity=entity,
             kind=kind,
             external_id=entity.source.external_id,
-            data=data,
-            hash=content_hash_of_data(data),
+            hash=content_hash(entity),
             deleted=entity.deleted,
             own_time=(own := _own_time(entity)),
             updated_at=own or now,

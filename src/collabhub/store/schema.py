@@ -90,9 +90,9 @@ entities = Table(
     Column("content_hash", String, nullable=False),
     Column("deleted", Boolean, nullable=False),
     Column("data", JSONType, nullable=False),
-    Column("department", String, index=True),
-    Column("project", String, index=True),
-    _ts("updated_at", index=True),
+    Column("department", String),
+    Column("project", String),
+    _ts("updated_at"),
     _ts("first_seen"),
     _ts("last_changed"),
     # external_id leads: page lookups stay index lookups even before PostgreSQL has table statistics
@@ -111,7 +111,7 @@ changes = Table(
     Column("op", String, nullable=False),
     Column("version", Integer, nullable=False),
     Column("content_hash", String, nullable=False),
-    Column("run_id", IdType, index=True),
+    Column("run_id", IdType),
     _ts("at"),
 )
 
