@@ -10,6 +10,10 @@ One run of one connector:
    the page's entities, change records and the stream's new cursor in ONE transaction;
 4. stop between pages when asked (SIGTERM): the page in hand is committed first.
 
+While a page commits (in a worker thread), the stream's next pages are already being read
+(``READ_AHEAD`` at most), so network waits overlap the store's work; pages still commit one at a
+time and in order.
+
 Killed at any point, the next run resumes from the last committed page: nothing lost (the
 cursor never runs ahead of committed entities) and nothing doubled (upserts by key, content
 hashes decide whether anything changed).
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 LOCK_TTL = 300.0
 LOCK_RENEW_AFTER = timedelta(seconds=LOCK_TTL / 3)  # renew once a third of the lease has passed
 DISPATCH_BATCH = 500  # outbox rows claimed at a time
+READ_AHEAD = 2  # pages read that may wait while the page before them commits
 
 
 _frozen_runs = 0  # runs inside _heap_frozen (runs may overlap in one process)
@@ -105,6 +110,13 @@ class RunSummary:
 
     def total(self, name: str) -> int:
         return sum(getattr(s, name) for s in self.streams.values())
+
+
+@dataclass
+class _ReadFailed:
+    """The reader's error, queued behind the pages it read before failing."""
+
+    error: Exception
 
 
 class HubSink:
@@ -357,23 +369,49 @@ class Engine:
                 await asyncio.to_thread(self.store.request_refresh, connector.name, str(stream.kind), ids)
 
     async def _run_stream(self, connector: Connector, stream: Stream, summary: RunSummary, lock: str) -> None:
+        """Read pages ahead while the previous page commits (in order, one at a time).
+
+        Reading (network waits) runs on the event loop while normalising, identity and the store
+        work in a thread. At most ``READ_AHEAD`` pages wait; a page is never committed out of
+        order, a reader error surfaces after the pages read before it are committed, and a stop
+        request commits the page in hand and drops the pages read ahead (their cursor was not
+        saved, so the next run reads them again).
+        """
         cursor = await asyncio.to_thread(self.store.get_cursor, connector.name, stream.name)
         summary.streams.setdefault(stream.name, StreamSummary())
-        pages = stream.read(cursor)
+        queue: asyncio.Queue[Page | _ReadFailed | None] = asyncio.Queue(maxsize=READ_AHEAD)
+
+        async def produce() -> None:
+            pages = stream.read(cursor)
+            try:
+                async for page in pages:
+                    await queue.put(page)
+            except Exception as exc:  # handed to the committing side, in order
+                await queue.put(_ReadFailed(exc))
+                return
+            finally:
+                await pages.aclose()  # type: ignore[attr-defined]
+            await queue.put(None)
+
+        reader = asyncio.create_task(produce(), name=f"read {connector.name}/{stream.name}")
         try:
-            async for page in pages:
-                await self._commit(connector, stream, page, summary, lock)
+            while (item := await queue.get()) is not None:
+                if isinstance(item, _ReadFailed):
+                    raise item.error
+                await self._commit(connector, stream, item, summary, lock)
                 if self.stop.is_set():
                     break
         finally:
-            await pages.aclose()  # type: ignore[attr-defined]
+            if not reader.done():
+                reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
 
     async def _commit(self, connector: Connector, stream: Stream, page: Page, summary: RunSummary, lock: str,
                       *, keep_cursor: bool = False) -> None:
-        entities, quarantine = self._normalize(connector.name, stream, page.records)
         kind = page.deleted_kind or stream.kind
 
-        def resolve_and_store() -> PageStats:  # one thread hop per page
+        def normalize_resolve_store() -> PageStats:  # one thread hop per page
+            entities, quarantine = self._normalize(connector.name, stream, page.records)
             summary.identity += self.identity.resolve(connector.name, entities)
             stats = self.store.apply_page(
                 connector=connector.name, stream=stream.name, run_id=summary.run_id, entities=entities,
@@ -388,7 +426,7 @@ class Engine:
                 self._lease_renewed[lock] = now
             return stats
 
-        stats = await asyncio.to_thread(resolve_and_store)
+        stats = await asyncio.to_thread(normalize_resolve_store)
         stream_summary = summary.streams.setdefault(stream.name, StreamSummary())
         stream_summary.add(stats)
         if self.on_page:
