@@ -79,6 +79,28 @@ class _Keys:
         return bool(self.email or self.mobile or self.employee_id)
 
 
+class _Draft:
+    """A person first met in this page, created with the page's other new people in one insert."""
+
+    __slots__ = ("id", "keys", "name")
+
+    def __init__(self, name: str, keys: _Keys) -> None:
+        self.name = name
+        self.keys = keys
+        self.id: int | None = None
+
+    def as_person(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.keys.email, "mobile": self.keys.mobile,
+                "employee_id": self.keys.employee_id, "departments": []}
+
+
+def _person_id(who: int | _Draft) -> int:
+    if isinstance(who, _Draft):
+        assert who.id is not None, "drafts are created before their ids are read"
+        return who.id
+    return who
+
+
 class IdentityResolver:
     """Resolves person references page by page with a few bulk queries and a per-run cache."""
 
@@ -243,43 +265,58 @@ class IdentityResolver:
             return stats
 
         # 3. one query for every candidate, indexed by key
-        index: dict[tuple[str, str], set[int]] = {}
+        index: dict[tuple[str, str], set[int | _Draft]] = {}
         for person in self._candidates([k for _, _, k in todo]):
             for kname, kval in (("email", normalize_email(person.email)), ("mobile", normalize_mobile(person.mobile)),
                                 ("employee_id", normalize_employee_id(person.employee_id))):
                 if kval:
                     index.setdefault((kname, kval), set()).add(person.id)
-        new_links: list[tuple[str, str, int, str]] = []
+
+        # 4. decide every group; people new in this page are drafts until one bulk insert
+        drafts: list[_Draft] = []
+        decided: list[tuple[tuple[str, str], list[PersonRef], int | _Draft, str]] = []
+        ambiguous: list[tuple[PersonRef, set[int | _Draft]]] = []
         for key, group, keys in todo:
             ref = group[0]
-            matches: dict[int, str] = {}
+            matches: dict[int | _Draft, str] = {}
             for kname, kval in (("email", keys.email), ("mobile", keys.mobile), ("employee_id", keys.employee_id)):
                 for pid in index.get((kname, kval), ()) if kval else ():
                     matches.setdefault(pid, kname)
             if len(matches) == 1:
-                pid, how = next(iter(matches.items()))
+                who, how = next(iter(matches.items()))
                 stats.linked += 1
             elif len(matches) > 1:
-                self._review(ref, "ambiguous", sorted(matches))
+                ambiguous.append((ref, set(matches)))
                 stats.ambiguous += 1
                 continue
             elif keys.any():
                 name = next((r.display_name for r in group if r.display_name), None)
-                pid = self.store.create_person(
-                    name=name or keys.email or keys.employee_id or keys.mobile or "?",
-                    email=keys.email, mobile=keys.mobile, employee_id=keys.employee_id, departments=[])
+                who = _Draft(name or keys.email or keys.employee_id or keys.mobile or "?", keys)
+                drafts.append(who)
                 for kname, kval in (("email", keys.email), ("mobile", keys.mobile),
                                     ("employee_id", keys.employee_id)):
                     if kval:
-                        index.setdefault((kname, kval), set()).add(pid)
+                        index.setdefault((kname, kval), set()).add(who)
                 how = "new"
                 stats.created += 1
             else:
                 self._review(ref, "unmatched", [])
                 stats.unmatched += 1
                 continue
+            decided.append((key, group, who, how))
+        if drafts:
+            ids = self.store.create_people([d.as_person() for d in drafts])
+            for draft, pid in zip(drafts, ids, strict=True):
+                draft.id = pid
+        for ref, candidates in ambiguous:
+            self._review(ref, "ambiguous", sorted(_person_id(c) for c in candidates))
+
+        new_links: list[tuple[str, str, int, str]] = []
+        for key, group, who, how in decided:
+            pid = _person_id(who)
             for member in group:
                 member.person_id = pid
+            ref = group[0]
             if ref.external_id:
                 self._cache[key] = pid
                 new_links.append((ref.connector, ref.external_id, pid, how))

@@ -185,3 +185,29 @@ def test_directory_departments_flow_to_entities_without_one(tmp_path, store_url,
                       organizer=PersonRef(connector="other", external_id="x", email="WANG.FANG@example.com"))
     IdentityResolver(store, config, example_plugin).resolve("other", [meeting])  # a later run, another system
     assert meeting.department == "ops" and meeting.extra["department_from"] == "owner"
+
+
+def test_people_new_in_a_page_are_created_together_and_joined_by_key(tmp_path, store_url, example_plugin, setup):
+    config, store, _ = setup(n=1)
+    from collabhub.identity import IdentityResolver
+    from collabhub.model import EntityKind, PersonRef, SourceRef, Task
+
+    existing = store.create_person("Old", email="old@example.com")
+    refs = [
+        PersonRef(connector="notes", external_id="a1", email="new@example.com", display_name="New One"),
+        PersonRef(connector="notes", external_id="a2", email="NEW@example.com"),  # same key, other account
+        PersonRef(connector="notes", external_id="a3", mobile="13900000003"),
+        # a mobile new in this page plus an email of a stored person: two candidates, ambiguous
+        PersonRef(connector="notes", external_id="a4", email="old@example.com", mobile="13900000003"),
+    ]
+    tasks = [Task(source=SourceRef(connector="notes", kind=EntityKind.TASK, external_id=f"T{i}"), title="t",
+                  assignee=ref) for i, ref in enumerate(refs)]
+    stats = IdentityResolver(store, config, example_plugin).resolve("notes", tasks)
+    assert (stats.created, stats.linked, stats.ambiguous) == (2, 1, 1)
+    assert refs[0].person_id == refs[1].person_id and refs[0].person_id is not None
+    assert store.get_person(refs[0].person_id).name == "New One"
+    assert refs[2].person_id not in (None, refs[0].person_id) and refs[3].person_id is None
+    review = {r.external_id: sorted(r.candidates) for r in store.review_items()}
+    assert review == {"a4": sorted([existing, refs[2].person_id])}
+    assert store.identities_for("notes", ["a1", "a2", "a3"]) == {
+        "a1": refs[0].person_id, "a2": refs[0].person_id, "a3": refs[2].person_id}

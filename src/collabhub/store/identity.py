@@ -6,7 +6,7 @@ Lookups match values exactly: pass emails, mobiles and employee ids already norm
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, or_, select, update
@@ -77,6 +77,26 @@ class IdentityMixin(StoreBase):
         ).returning(people.c.id)
         with self.write() as conn:
             return int(conn.execute(stmt).scalar_one())
+
+    def create_people(self, drafts: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Add several hub people in one transaction; ids come back in the order given.
+
+        Each draft has ``name`` and optionally ``email``, ``mobile``, ``employee_id`` and
+        ``departments`` (the arguments of :meth:`create_person`).
+        """
+        if not drafts:
+            return []
+        now = self.now()
+        stmt = people.insert().returning(people.c.id)
+        with self.write() as conn:
+            return [
+                int(conn.execute(stmt, {
+                    "name": d["name"], "email": d.get("email"), "mobile": d.get("mobile"),
+                    "employee_id": d.get("employee_id"), "departments": list(d.get("departments") or ()),
+                    "created_at": now, "updated_at": now,
+                }).scalar_one())
+                for d in drafts
+            ]
 
     def update_person(self, person_id: int, **fields: Any) -> None:
         """Change some of name, email, mobile, employee_id, departments."""
