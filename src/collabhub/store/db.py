@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -160,6 +160,21 @@ class StoreBase:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    def allocate_ids(self, conn: Connection, table: Table, n: int) -> Sequence[int]:
+        """``n`` fresh values of ``table``'s ``id`` for rows inserted in this write transaction.
+
+        Inserting with known ids saves reading them back. SQLite: the write transaction holds
+        the database's only write lock, so ``max(id) + 1 ...`` is free (it is what SQLite would
+        assign). PostgreSQL: the id sequence, ``n`` values in one round trip.
+        """
+        if n <= 0:
+            return []
+        if self.is_postgres:
+            sql = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+            return [int(v) for v in conn.execute(sql, {"table": table.name, "n": n}).scalars()]
+        top = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        return range(int(top) + 1, int(top) + n + 1)
 
     def advisory_lock(self, conn: Connection, key: int) -> None:
         """Serialise with other transactions on ``key`` until commit (PostgreSQL; SQLite has one writer)."""

@@ -1,9 +1,11 @@
 """The hot path: commit one page of entities, its change records and its cursor in one transaction.
 
 Work per page is a fixed number of set-based statements (each IN list chunked at ~500 keys):
-one SELECT of the existing rows, one links lookup for echo suppression, one bulk INSERT, one
-executemany UPDATE, one bulk INSERT of change records, plus the deletes, sweep, quarantine and
-cursor statements when the page carries them. Nothing is read or written row by row.
+one SELECT of the existing rows, one links lookup for echo suppression, one id allocation and
+one bulk INSERT (new rows get their ids up front, nothing is read back), one executemany UPDATE,
+one bulk INSERT of change records, plus the deletes, sweep, quarantine and cursor statements when
+the page carries them. Nothing is read or written row by row. Unchanged entities cost a hash
+only: their JSON is never built.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ _TOUCH_ENTITY = (
 )
 _EXISTING_COLUMNS = (entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
                      entities.c.deleted, entities.c.updated_at)
-_ID_COLUMNS = (entities.c.external_id, entities.c.id)
 _INSERT_ENTITIES = entities.insert()
 _INSERT_CHANGES = changes.insert()
 _UPDATE_ENTITY = (
@@ -152,15 +153,6 @@ class _PageWriter:
                     found[(kind, external_id)] = _Existing(entity_id, hash_, version, bool(deleted), updated_at)
         return found
 
-    def new_ids(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Entity ids of just-inserted keys."""
-        found: dict[tuple[str, str], int] = {}
-        for kind, ids in _by_kind(keys).items():
-            for chunk in chunked(ids):
-                found.update(((kind, external_id), entity_id) for external_id, entity_id
-                             in rows_by_external_id(self.conn, _ID_COLUMNS, self.connector, kind, chunk))
-        return found
-
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
         """Keys whose writer-controlled fields equal what the hub itself wrote there.
 
@@ -224,21 +216,19 @@ class _PageWriter:
     def _insert(self, items: list[_Incoming], echoes: set[tuple[str, str]]) -> None:
         if not items:
             return
+        # ids allocated up front: no RETURNING (a round trip per row on SQLite) and no read-back
+        ids = self.store.allocate_ids(self.conn, entities, len(items))
         rows = [
             {
-                "connector": self.connector, "kind": i.kind, "external_id": i.external_id, "version": 1,
-                "content_hash": i.hash, "deleted": False, "data": i.data,
+                "id": entity_id, "connector": self.connector, "kind": i.kind, "external_id": i.external_id,
+                "version": 1, "content_hash": i.hash, "deleted": False, "data": i.data,
                 "department": i.entity.department, "project": i.entity.project,
                 "updated_at": i.updated_at, "first_seen": self.now, "last_changed": self.now,
             }
-            for i in items
+            for entity_id, i in zip(ids, items, strict=True)
         ]
-        # One executemany, then one keyed SELECT for the new ids: RETURNING with a guaranteed
-        # row order makes SQLAlchemy fall back to a round trip per row on SQLite.
         executemany(self.conn, _INSERT_ENTITIES, rows)
-        new_ids = self.new_ids((i.kind, i.external_id) for i in items)
-        for item in items:
-            entity_id = new_ids[(item.kind, item.external_id)]
+        for entity_id, item in zip(ids, items, strict=True):
             if (item.kind, item.external_id) in echoes:
                 self.stats.echoes += 1
                 continue
