@@ -15,7 +15,7 @@ PUBLIC = {
                         "content_hash", "echo_fingerprint", "entity_from_data", "entity_json"},
     "collabhub.http": {"AppTokenAuth", "BasicAuth", "BearerAuth", "HttpSettings", "LinkPaginator",
                        "NextTokenPaginator", "OAuth2ClientCredentials", "OffsetPaginator", "PageRequest", "Paginator",
-                       "RateLimiter", "TokenGrant", "build_client", "default_classify", "paginate",
+                       "RateLimiter", "TokenGrant", "build_client", "default_classify", "json_body", "paginate",
                        "parse_retry_after", "send", "ssl_verify"},
     "collabhub.errors": {"Action", "AuthError", "CollabhubError", "ConfigError", "ConnectorError", "DeliveryError",
                          "ErrorResolution", "MappingError", "PluginError", "QuotaExhaustedError", "RateLimitedError",

@@ -18,6 +18,7 @@ import httpx
 
 from collabhub.connector import CheckResult, Connector, ConnectorContext, WebhookSink
 from collabhub.errors import Action, CollabhubError, ErrorResolution
+from collabhub.http.body import json_body
 from collabhub.http.retry import send
 from collabhub_dingtalk.auth import DingTalkAuth
 from collabhub_dingtalk.errors import classify as classify_dingtalk
@@ -92,10 +93,10 @@ class DingTalkConnector(Connector):
         if lookup:
             classify = not_found_is_skip(self.classify)
         response = await self.request(method, url, classify=classify or self.classify, **kwargs)
-        body = error_body(response)
-        if lookup and (response.status_code >= 400 or (body or {}).get("errcode") not in (None, 0)):
+        body = self._answer(response)
+        if lookup and (response.status_code >= 400 or body.get("errcode") not in (None, 0)):
             return None
-        return dict(body or {})
+        return body
 
     async def call_once(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         """One attempt, no automatic retry: for creates that have no idempotency key of their own.
@@ -107,7 +108,17 @@ class DingTalkConnector(Connector):
         response = await send(client, lambda: client.build_request(method, url, **kwargs), classify=self.classify,
                               limiter=self.limiter, max_retries=0, max_wait=self.config.http.max_wait,
                               connector=self.name, counter=self._count)
-        return dict(error_body(response) or {})
+        return self._answer(response)
+
+    def _answer(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of an answer (``{}`` when empty); ``RemoteError`` when a 2xx body is broken.
+
+        Error answers handed back by a ``SKIP`` verdict are read leniently, as the classifier reads them.
+        """
+        if response.status_code >= 400 or not response.content:
+            return dict(error_body(response) or {})
+        body = json_body(response, connector=self.name)
+        return dict(body) if isinstance(body, Mapping) else {}
 
     # -- time and scope ---------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import httpx
 
 from collabhub.connector import CheckResult, Connector, WebhookSink
 from collabhub.errors import ConnectorError, ErrorResolution
+from collabhub.http.body import json_body
 from collabhub.http.client import build_client
 from collabhub.http.ratelimit import RateLimiter
 from collabhub_feishu import errors
@@ -106,11 +107,7 @@ class FeishuConnector(Connector):
         if json is not None:
             kwargs["json"] = json
         response = await self.request(method, path, classify=classify, **kwargs)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ConnectorError(f"Feishu answered {method} {path} with a body that is not JSON",
-                                 connector=self.name) from exc
+        body = json_body(response, connector=self.name)
         return body if isinstance(body, dict) else {}
 
     async def data(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from collabhub.http import NextTokenPaginator, PageRequest, Paginator, paginate
+from collabhub.http import NextTokenPaginator, PageRequest, Paginator, json_body, paginate
 from collabhub_jira import jql
 from collabhub_jira.mapping import updated_ms
 
@@ -95,7 +95,7 @@ class IssueSearch:
 
         async def fetch(request: PageRequest) -> Mapping[str, Any]:
             response = await self.connector.request("POST", url, json=dict(request.params))
-            return response.json()
+            return json_body(response, connector=self.connector.name)
 
         paginator = NextTokenPaginator("nextPageToken", is_last_field="isLast")
         async with contextlib.aclosing(paginate(fetch, paginator, first)) as bodies:
@@ -113,7 +113,7 @@ class IssueSearch:
                     "startAt": request.params["startAt"], "maxResults": request.params["maxResults"],
                     "validateQuery": "strict"}
             response = await self.connector.request("POST", url, json=body)
-            return response.json()
+            return json_body(response, connector=self.connector.name)
 
         async with contextlib.aclosing(paginate(fetch, WindowPaginator(), first)) as bodies:
             async for _, body in bodies:
@@ -130,7 +130,7 @@ class IssueSearch:
             else:
                 response = await self.connector.request("POST", self.connector.api("search"), json={
                     "jql": jql.by_ids(None, chunk), "fields": list(fields), "startAt": 0, "maxResults": 100})
-            out.extend(response.json().get("issues") or [])
+            out.extend(json_body(response, connector=self.connector.name).get("issues") or [])
         return out
 
     async def changelogs(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -143,7 +143,7 @@ class IssueSearch:
 
             async def fetch(request: PageRequest) -> Mapping[str, Any]:
                 response = await self.connector.request("POST", url, json=dict(request.params))
-                return response.json()
+                return json_body(response, connector=self.connector.name)
 
             async with contextlib.aclosing(paginate(fetch, NextTokenPaginator("nextPageToken"), first)) as bodies:
                 async for _, body in bodies:

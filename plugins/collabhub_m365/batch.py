@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from collabhub.errors import Action
+from collabhub.http import json_body
 
 from .errors import classify_parts
 
@@ -67,7 +68,7 @@ async def _send(connector: M365Connector, items: Sequence[BatchItem]) -> list[Ba
     response = await connector.request("POST", "/$batch", json={"requests": [i.wire() for i in items]},
                                        mailboxes=mailboxes, cost=len(items))
     replies = []
-    for raw in (response.json() or {}).get("responses") or []:
+    for raw in (json_body(response, connector=connector.name) or {}).get("responses") or []:
         headers = {str(k): str(v) for k, v in (raw.get("headers") or {}).items()}
         replies.append(BatchReply(str(raw.get("id")), int(raw.get("status") or 0), headers, raw.get("body")))
     return replies

@@ -21,6 +21,7 @@ import httpx
 
 from collabhub.connector import CheckResult, Connector, ConnectorConfig, ConnectorContext, WebhookSink
 from collabhub.errors import Action, CollabhubError, ErrorResolution, QuotaExhaustedError, Who
+from collabhub.http import json_body
 
 from .auth import GraphAuth, GraphTokenProvider
 from .errors import classify
@@ -165,7 +166,7 @@ class M365Connector(Connector):
         first = True
         while next_url:
             response = await self.request("GET", next_url, params=params if first else None)
-            body = response.json()
+            body = json_body(response, connector=self.name)
             items.extend(body.get("value") or [])
             next_url, first = body.get("@odata.nextLink"), False
         return items

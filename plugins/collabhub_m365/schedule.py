@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from collabhub.errors import ConfigError
+from collabhub.http import json_body
 
 from .mapping import graph_datetime
 from .paths import user_path
@@ -68,7 +69,7 @@ async def get_schedule(connector: M365Connector, schedules: Sequence[str], start
                 "availabilityViewInterval": interval_minutes}
         response = await connector.request("POST", f"{user_path(caller)}/calendar/getSchedule", json=body,
                                            mailbox=caller)
-        for info in response.json().get("value") or []:
+        for info in json_body(response, connector=connector.name).get("value") or []:
             address = str(info.get("scheduleId") or "").lower()
             error = info.get("error")
             if error:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from collabhub.connector import WebhookSink
 from collabhub.errors import ConnectorError
+from collabhub.http import json_body
 
 from .mapping import parse_instant
 from .settings import NotificationSettings
@@ -83,7 +84,8 @@ class SubscriptionManager:
                 "lifecycleNotificationUrl": settings.lifecycle_url or settings.url,
                 "resource": self.resource(mailbox), "expirationDateTime": self._expiry(),
                 "clientState": self.client_state(mailbox), "latestSupportedTlsVersion": "v1_2"}
-        return (await self.connector.request("POST", "/subscriptions", json=body)).json()
+        response = await self.connector.request("POST", "/subscriptions", json=body)
+        return json_body(response, connector=self.connector.name)
 
     async def renew(self, subscription_id: str) -> None:
         await self.connector.request("PATCH", f"/subscriptions/{quote(subscription_id)}",

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from collabhub.connector import Delivery, DeliveryResult, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution
+from collabhub.http import json_body
 from collabhub.model import Booking, Meeting, echo_fingerprint
 
 from .batch import BatchItem, run_batch
@@ -196,13 +197,13 @@ class EventWriter(Writer):
                     self.connector.log.info("event %s was deleted in Outlook; creating it again", event_id)
                     payload["transactionId"] = transaction_id(f"{delivery.idempotency_key}:{event_id}")
                 else:
-                    event = response.json()
+                    event = json_body(response, connector=self.connector.name)
             else:
                 payload["transactionId"] = transaction_id(delivery.idempotency_key)
             if event is None:
                 response = await self.connector.request("POST", draft.collection, json=payload,
                                                         mailbox=draft.mailbox)
-                event = response.json()
+                event = json_body(response, connector=self.connector.name)
             event = await self._room_answers(draft, event)
         except ConnectorError as exc:
             raise _delivery_error(exc.resolution, f"writing the event into {draft.mailbox} failed") from exc
@@ -221,7 +222,7 @@ class EventWriter(Writer):
             response = await self.connector.request(
                 "GET", event_path(draft.mailbox, str(event["id"])),
                 mailbox=draft.mailbox)
-            event = response.json()
+            event = json_body(response, connector=self.connector.name)
         return event
 
     async def result(self, draft: EventDraft, event: dict[str, Any]) -> DeliveryResult:

@@ -9,6 +9,7 @@ import httpx
 
 from collabhub.connector import Delivery, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution
+from collabhub.http import json_body
 from collabhub.model import EntityKind, Task, echo_fingerprint
 from collabhub_jira.adf import text_to_adf
 
@@ -64,5 +65,5 @@ class JiraWriter(Writer):
     async def fingerprint(self, issue: str) -> tuple[str | None, Task]:
         """Read the issue back and fingerprint what a later pull will see (echo suppression)."""
         response = await self.call("GET", f"issue/{issue}", params={"fields": ",".join(self.connector.mapper.fields())})
-        task = self.connector.mapper.task(response.json())
+        task = self.connector.mapper.task(json_body(response, connector=self.connector.name))
         return echo_fingerprint(task), task

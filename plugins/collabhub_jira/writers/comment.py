@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collabhub.connector import Delivery, DeliveryResult
 from collabhub.errors import DeliveryError
+from collabhub.http import json_body
 from collabhub_jira.adf import adf_to_text
 from collabhub_jira.writers.base import JiraWriter
 
@@ -26,7 +27,7 @@ class CommentWriter(JiraWriter):
         start = 0
         while True:
             response = await self.call("GET", f"issue/{issue}/comment", params={"startAt": start, "maxResults": 100})
-            page = response.json()
+            page = json_body(response, connector=self.connector.name)
             comments = page.get("comments") or []
             for comment in comments:
                 if marker in (adf_to_text(comment.get("body")) or ""):
@@ -56,7 +57,8 @@ class CommentWriter(JiraWriter):
             prop = await self.call("GET", f"issue/{issue}/properties/{self.connector.config.status_property}",
                                    allow=(404,))
             if prop.status_code != 404:
-                known = str((prop.json().get("value") or {}).get("commentId") or "") or None
+                value = json_body(prop, connector=self.connector.name).get("value") or {}
+                known = str(value.get("commentId") or "") or None
         if known and await self._update(issue, known, body):
             return self._result(issue, known, False)
         found = await self._find_marked(issue)
@@ -66,7 +68,7 @@ class CommentWriter(JiraWriter):
         try:
             response = await self.call("POST", f"issue/{issue}/comment", issue=issue, once=True,
                                        json={"body": self.rich(body)})
-            comment_id = str(response.json()["id"])
+            comment_id = str(json_body(response, connector=self.connector.name)["id"])
         except DeliveryError as exc:
             comment_id = (await self._find_marked(issue) or "") if exc.retryable else ""
             if not comment_id:

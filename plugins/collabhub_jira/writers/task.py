@@ -18,6 +18,7 @@ from typing import Any
 
 from collabhub.connector import Delivery, DeliveryResult
 from collabhub.errors import DeliveryError
+from collabhub.http import json_body
 from collabhub_jira import jql
 from collabhub_jira.writers.base import JiraWriter
 from collabhub_jira.writers.workflow import move_to_category
@@ -46,7 +47,8 @@ class TaskWriter(JiraWriter):
         cache: dict[str, str | None] = self.connector.context.state.setdefault("jira_users_by_email", {})
         if email not in cache:
             params = {"query": email} if cloud else {"username": email}
-            users = (await self.call("GET", "user/search", params=params)).json() or []
+            response = await self.call("GET", "user/search", params=params)
+            users = json_body(response, connector=self.connector.name) or []
             exact = [u for u in users if str(u.get("emailAddress", "")).lower() == email]
             found = exact[0] if exact else (users[0] if len(users) == 1 else None)
             cache[email] = str(found.get(field)) if found and found.get(field) else None
@@ -87,11 +89,13 @@ class TaskWriter(JiraWriter):
         query = f"labels = {jql.quote(self.marker(key))}"
         if self.connector.config.cloud:
             body = {"jql": query, "fields": ["key"], "properties": [prop], "maxResults": 10}
-            issues = (await self.call("POST", "search/jql", json=body)).json().get("issues") or []
+            response = await self.call("POST", "search/jql", json=body)
+            issues = json_body(response, connector=self.connector.name).get("issues") or []
             owned = [i for i in issues if ((i.get("properties") or {}).get(prop) or {}).get("key") == key]
         else:
             body = {"jql": query, "fields": ["key"], "maxResults": 10}
-            owned = (await self.call("POST", "search", json=body)).json().get("issues") or []
+            response = await self.call("POST", "search", json=body)
+            owned = json_body(response, connector=self.connector.name).get("issues") or []
         return str(owned[0].get("key") or owned[0]["id"]) if owned else None
 
     async def _update(self, delivery: Delivery, issue: str) -> None:
@@ -115,7 +119,7 @@ class TaskWriter(JiraWriter):
                                                   "value": {"key": delivery.idempotency_key}}]}
         try:
             response = await self.call("POST", "issue", once=True, json=body)
-            return str(response.json()["key"])
+            return str(json_body(response, connector=self.connector.name)["key"])
         except DeliveryError as exc:
             created = (await self.find(delivery.idempotency_key)) if exc.retryable else None
             if not created:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from collabhub.errors import WorkflowError
+from collabhub.http import json_body
 from collabhub_jira.errors import error_text
 
 if TYPE_CHECKING:
@@ -35,13 +36,13 @@ def _offered(transitions: list[dict[str, Any]]) -> str:
 
 async def current_status(writer: JiraWriter, issue: str) -> tuple[str, str]:
     response = await writer.call("GET", f"issue/{issue}", params={"fields": "status"})
-    status = (response.json().get("fields") or {}).get("status") or {}
+    status = (json_body(response, connector=writer.connector.name).get("fields") or {}).get("status") or {}
     return str(status.get("name", "")), str((status.get("statusCategory") or {}).get("key", ""))
 
 
 async def _transitions(writer: JiraWriter, issue: str) -> list[dict[str, Any]]:
     response = await writer.call("GET", f"issue/{issue}/transitions")
-    return list(response.json().get("transitions") or [])
+    return list(json_body(response, connector=writer.connector.name).get("transitions") or [])
 
 
 async def _apply(writer: JiraWriter, issue: str, transition: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from collabhub.connector import Page, Stream
 from collabhub.errors import ConnectorError, RemoteError
+from collabhub.http import json_body
 
 from ..batch import BatchItem, run_batch
 from ..errors import MAILBOX, RESYNC, classify
@@ -186,7 +187,7 @@ class MailboxDeltaStream(Stream):
                                       mailbox)
                 url, used = fresh, current
                 continue
-            body = response.json()
+            body = json_body(response, connector=connector.name)
             live = [e for e in body.get("value") or [] if "@removed" not in e]
             removed = [str(e["id"]) for e in body.get("value") or [] if "@removed" in e and e.get("id")]
             deleted: list[str] = []

@@ -1,6 +1,7 @@
-"""The shared HTTP layer: client factory, auth flows, paginators, retry and rate limiting."""
+"""The shared HTTP layer: client factory, auth flows, paginators, retry, rate limiting, JSON bodies."""
 
 from collabhub.http.auth import AppTokenAuth, BasicAuth, BearerAuth, OAuth2ClientCredentials, TokenGrant
+from collabhub.http.body import json_body
 from collabhub.http.client import HttpSettings, build_client, ssl_verify
 from collabhub.http.paginate import (
     LinkPaginator,
@@ -28,6 +29,7 @@ __all__ = [
     "TokenGrant",
     "build_client",
     "default_classify",
+    "json_body",
     "paginate",
     "parse_retry_after",
     "send",

@@ -1,4 +1,5 @@
-"""calendarView delta details against respx: paging, Prefer, cursors, @removed checks, resync, $batch 429."""
+"""calendarView delta details against respx: paging, Prefer, cursors, @removed checks, resync, cut bodies,
+$batch 429."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import respx
 
 from collabhub.connector import ConnectorContext, Page
+from collabhub.errors import RemoteError
 from collabhub_m365.connector import M365Connector
 from collabhub_m365.settings import M365Settings
 
@@ -125,6 +127,26 @@ async def test_window_that_moved_on_starts_a_new_round(graph: Any) -> None:
         "@odata.deltaLink": f"{GRAPH}{DELTA_PATH}?$deltatoken=new", "value": []})
     await pages(connector, cursor)
     assert route.calls[0].request.url.params["startDateTime"] == "2026-10-11T00:00:00Z"
+    await connector.aclose()
+
+
+async def test_a_cut_delta_page_is_a_remote_error_after_the_pages_before_it(graph: Any) -> None:
+    router, connector = graph
+    next_link = f"{GRAPH}{DELTA_PATH}?$skiptoken=R0usmcCM996atia_s"
+    whole = json.dumps({"@odata.deltaLink": f"{GRAPH}{DELTA_PATH}?$deltatoken=new", "value": [ev("B")]}).encode()
+    router.get(url__startswith=f"{GRAPH}{DELTA_PATH}").side_effect = [
+        httpx.Response(200, json={"@odata.nextLink": next_link, "value": [ev("A")]}),
+        httpx.Response(200, content=whole[:80], headers={"content-type": "application/json"}),
+    ]
+    got: list[Page] = []
+    with pytest.raises(RemoteError) as caught:
+        async for page in connector.stream("events").read(None):
+            got.append(page)
+    assert [[r["id"] for r in p.records] for p in got] == [["A"]]  # committed; the run resumes after it
+    assert got[0].cursor["scopes"][MAILBOX]["link"] == next_link
+    assert caught.value.connector == "outlook"
+    assert str(caught.value).startswith(f"GET {GRAPH}{DELTA_PATH}?$skiptoken=… answered HTTP 200 with a body that "
+                                        "is not valid JSON (80 bytes, application/json: unexpected end of data")
     await connector.aclose()
 
 
