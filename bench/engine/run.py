@@ -24,12 +24,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 PG_URL = os.environ.get("COLLABHUB_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PAGE = 1000
+STATUSES = ("todo", "in_progress", "done")
 
 
 def _case(n: int, db: str) -> dict[str, Any]:
@@ -37,38 +37,43 @@ def _case(n: int, db: str) -> dict[str, Any]:
     from collabhub.connector import CheckResult, Connector, ConnectorConfig, Page, Stream
     from collabhub.engine import Engine
     from collabhub.hookspecs import hookimpl
-    from collabhub.model import Entity, EntityKind, PersonRef, SourceRef, StatusCategory, Task
+    from collabhub.model import Entity, EntityKind, PersonRef, SourceRef, Task
     from collabhub.plugins import PluginHost
     from collabhub.store import Store
-
-    base = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
     class Settings(ConnectorConfig):
         n: int
         people: int = 500
 
     class Tasks(Stream):
+        """Records shaped like a tracker's JSON (ids, strings, ISO 8601 times), as a real API sends."""
+
         name = "tasks"
         kind = EntityKind.TASK
 
         async def read(self, cursor: Mapping[str, Any] | None) -> AsyncIterator[Page]:
             total = self.connector.config.n
+            people = self.connector.config.people
             start = int((cursor or {}).get("offset", 0))
             for offset in range(start, total, PAGE):
-                people = self.connector.config.people
-                records = [{"id": i, "title": f"Task {i}", "status": ("todo", "in_progress", "done")[i % 3],
-                            "assignee": i % people} for i in range(offset, min(total, offset + PAGE))]
+                records = [{"id": str(i), "title": f"Task {i}", "status": STATUSES[i % 3],
+                            "assignee": {"accountId": f"acc-{i % people}", "email": f"p{i % people}@example.com"},
+                            "department": "ENG" if i % 2 else "OPS", "labels": ["bench"],
+                            "updated": f"2026-11-{2 + i // 86400 % 27:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+                                       f"{i % 60:02d}Z",
+                            "due": f"2026-12-{1 + i % 30:02d}"}
+                           for i in range(offset, min(total, offset + PAGE))]
                 yield Page(records=records, cursor={"offset": offset + len(records)})
 
         def normalize(self, record: Any) -> Iterable[Entity]:
-            i = record["id"]
-            yield Task(source=SourceRef(connector=self.connector.name, kind=EntityKind.TASK, external_id=str(i)),
-                       title=record["title"], status=record["status"],
-                       status_category=StatusCategory(record["status"]),
-                       assignee=PersonRef(connector=self.connector.name, external_id=f"acc-{record['assignee']}",
-                                          email=f"p{record['assignee']}@example.com"),
-                       department="ENG" if i % 2 else "OPS", labels=["bench"],
-                       updated=base + timedelta(seconds=i), due=(base + timedelta(days=i % 30)).date())
+            connector = self.connector.name
+            assignee = record["assignee"]
+            yield Task(source=SourceRef(connector=connector, kind=EntityKind.TASK, external_id=record["id"]),
+                       title=record["title"], status=record["status"], status_category=record["status"],
+                       assignee=PersonRef(connector=connector, external_id=assignee["accountId"],
+                                          email=assignee["email"]),
+                       department=record["department"], labels=record["labels"], updated=record["updated"],
+                       due=record["due"])
 
     class Synthetic(Connector):
         type = "synthetic"

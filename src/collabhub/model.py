@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
     "ENTITY_TYPES",
@@ -131,12 +131,6 @@ class Entity(_Model):
     department: str | None = None
     project: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("extra")
-    @classmethod
-    def _canonical_extra(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Keys sorted (recursively): the same remote payload in another key order hashes the same."""
-        return _sorted_keys(value) if value else value
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -303,8 +297,9 @@ def _canonical(data: Any) -> bytes:
     return orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
-# Remote bookkeeping stamps left out of the content hash (see ``content_hash``).
-_VOLATILE = {"updated": True, "source": {"version": True, "url": True, "updated": True}}
+# Left out of the serialisation hashed by ``content_hash``: the remote's bookkeeping stamps, and
+# ``extra`` (hashed separately, keys sorted).
+_NOT_HASHED = {"updated": True, "extra": True, "source": {"version": True, "url": True, "updated": True}}
 
 
 def content_hash(entity: Entity) -> str:
@@ -314,24 +309,19 @@ def content_hash(entity: Entity) -> str:
     ``source.updated`` and the entity's own ``updated``): a system bumps them for touches that
     change nothing the hub models (a comment, a watcher, the hub's own status comment), and
     counting those as changes would make two-way links ping-pong. The hash is taken over
-    pydantic's JSON of the entity (fields in declaration order, ``extra`` sorted by key on
-    validation), serialised in Rust without building a dict first.
+    pydantic's JSON of the entity (fields in declaration order, serialised in Rust without
+    building a dict first) plus, when there is one, ``extra`` with its keys sorted: the same
+    remote payload in another key order is the same content.
     """
-    serialized = entity.__pydantic_serializer__.to_json(entity, exclude=_VOLATILE)
-    return hashlib.sha256(serialized).hexdigest()[:32]
+    digest = hashlib.sha256(entity.__pydantic_serializer__.to_json(entity, exclude=_NOT_HASHED))
+    if entity.extra:
+        digest.update(_canonical(entity.extra))
+    return digest.hexdigest()[:32]
 
 
 def entity_json(entity: Entity) -> str:
     """The entity as compact JSON text (what the store keeps): equal to ``model_dump(mode="json")``."""
     return entity.__pydantic_serializer__.to_json(entity).decode()
-
-
-def _sorted_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted_keys(value[k]) for k in sorted(value, key=str)}
-    if isinstance(value, list):
-        return [_sorted_keys(v) for v in value]
-    return value
 
 
 # Fields that say "this is the same object the hub wrote", per kind. Timestamps that the

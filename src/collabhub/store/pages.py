@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from collabhub.model import Entity, EntityKind, content_hash, echo_fingerprint, entity_json
@@ -39,6 +41,34 @@ _TOUCH_ENTITY = (
 _EXISTING_COLUMNS = (entities.c.id, entities.c.external_id, entities.c.content_hash, entities.c.version,
                      entities.c.deleted, entities.c.updated_at)
 _INSERT_ENTITIES = entities.insert()
+# Per-page statements built once (building a Core statement per call costs more than running it).
+_ANY_FINGERPRINT = (
+    select(links.c.id)
+    .where(links.c.target_connector == bindparam("connector"), links.c.fingerprint.is_not(None))
+    .limit(1)
+)
+_FINGERPRINTS = select(links.c.target_external_id, links.c.fingerprint).where(
+    links.c.target_connector == bindparam("connector"),
+    links.c.target_external_id.in_(bindparam("ids", expanding=True)),
+    links.c.fingerprint.is_not(None),
+)
+
+
+def _upsert_cursor(insert: Any) -> Any:
+    stmt = insert(cursors).values(connector=bindparam("b_connector"), stream=bindparam("b_stream"),
+                                  value=bindparam("b_value"), updated_at=bindparam("b_updated_at"))
+    return stmt.on_conflict_do_update(
+        index_elements=[cursors.c.connector, cursors.c.stream],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+_UPSERT_CURSOR = {"sqlite": _upsert_cursor(sqlite_insert), "postgresql": _upsert_cursor(postgresql_insert)}
+_ANY_OPEN_QUARANTINE = (
+    select(quarantine.c.id)
+    .where(quarantine.c.resolved.is_(False), quarantine.c.connector == bindparam("connector"))
+    .limit(1)
+)
 _INSERT_CHANGES = changes.insert()
 _UPDATE_ENTITY = (
     update(entities)
@@ -156,20 +186,18 @@ class _PageWriter:
     def echo_keys(self, candidates: Sequence[_Incoming]) -> set[tuple[str, str]]:
         """Keys whose writer-controlled fields equal what the hub itself wrote there.
 
-        Links are looked up first (one indexed query per chunk); fingerprints are computed only
-        for the few entities the hub wrote, so a page of remote-only objects costs one query.
+        Links are looked up first (one indexed query per chunk, none at all when the hub never
+        wrote into this connector); fingerprints are computed only for the few entities the hub
+        wrote, so a page of remote-only objects costs at most one query per chunk.
         """
         if not candidates:
+            return set()
+        if self.conn.execute(_ANY_FINGERPRINT, {"connector": self.connector}).first() is None:
             return set()
         written: dict[str, set[str]] = {}
         ids = sorted({c.external_id for c in candidates})
         for chunk in chunked(ids):
-            stmt = select(links.c.target_external_id, links.c.fingerprint).where(
-                links.c.target_connector == self.connector,
-                links.c.target_external_id.in_(chunk),
-                links.c.fingerprint.is_not(None),
-            )
-            for row in self.conn.execute(stmt):
+            for row in self.conn.execute(_FINGERPRINTS, {"connector": self.connector, "ids": list(chunk)}):
                 written.setdefault(row.target_external_id, set()).add(row.fingerprint)
         if not written:
             return set()
@@ -305,10 +333,9 @@ class _PageWriter:
 
     def resolve_quarantine(self, external_ids: Sequence[str]) -> None:
         """Records that now map fine leave quarantine (marked resolved)."""
-        probe = select(quarantine.c.id).where(
-            quarantine.c.resolved.is_(False), quarantine.c.connector == self.connector
-        ).limit(1)
-        if not external_ids or self.conn.execute(probe).first() is None:
+        if not external_ids:
+            return
+        if self.conn.execute(_ANY_OPEN_QUARANTINE, {"connector": self.connector}).first() is None:
             return
         for chunk in chunked(sorted(set(external_ids))):
             self.conn.execute(
@@ -343,14 +370,9 @@ class _PageWriter:
         if clear:
             self.conn.execute(delete(cursors).where(cursors.c.connector == self.connector, cursors.c.stream == stream))
         if value is not None:
-            stmt = self.store.insert(cursors).values(
-                connector=self.connector, stream=stream, value=dict(value), updated_at=self.now
-            )
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[cursors.c.connector, cursors.c.stream],
-                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-            )
-            self.conn.execute(stmt)
+            stmt = _UPSERT_CURSOR["postgresql" if self.store.is_postgres else "sqlite"]
+            self.conn.execute(stmt, {"b_connector": self.connector, "b_stream": stream, "b_value": dict(value),
+                                     "b_updated_at": self.now})
 
 
 class PageMixin(StoreBase):
