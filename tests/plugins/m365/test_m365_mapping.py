@@ -9,7 +9,13 @@ import pytest
 
 from collabhub.errors import MappingError
 from collabhub.model import BookingStatus, MeetingStatus, ResponseStatus, Visibility
-from collabhub_m365.mapping import booking_from_room_event, meeting_from_event, resource_from_room
+from collabhub_m365.mapping import (
+    booking_from_room_event,
+    graph_datetime,
+    meeting_from_event,
+    parse_instant,
+    resource_from_room,
+)
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -99,6 +105,28 @@ def test_non_utc_zone_is_honoured_and_garbage_is_a_mapping_error() -> None:
                            "outlook")
     with pytest.raises(MappingError, match="start"):
         meeting_from_event(event(start=None), "outlook")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-11-09T01:02:03.1234567", datetime(2026, 11, 9, 1, 2, 3, 123456, tzinfo=UTC)),  # Graph's naive UTC
+    ("2026-11-09T01:02:03.1234567Z", datetime(2026, 11, 9, 1, 2, 3, 123456, tzinfo=UTC)),
+    ("2026-11-09T01:02:03", datetime(2026, 11, 9, 1, 2, 3, tzinfo=UTC)),
+    ("2026-11-09T01", datetime(2026, 11, 9, 1, tzinfo=UTC)),
+    ("2026-11-09", datetime(2026, 11, 9, tzinfo=UTC)),  # a bare date: midnight UTC
+    ("20261109T010203", datetime(2026, 11, 9, 1, 2, 3, tzinfo=UTC)),
+    ("2026-11-09T09:02:03+08:00", datetime(2026, 11, 9, 1, 2, 3, tzinfo=UTC)),
+    ("2026-11-09T01:02:03.123456789012Z", datetime(2026, 11, 9, 1, 2, 3, 123456, tzinfo=UTC)),
+    ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+])
+def test_instants_are_aware_and_naive_ones_are_utc(text: str, expected: datetime) -> None:
+    moment = parse_instant(text)
+    assert moment == expected and moment is not None and moment.utcoffset() is not None
+    if not text.endswith("+08:00"):
+        assert moment.tzinfo is UTC
+    assert graph_datetime({"dateTime": text, "timeZone": "UTC"}, "start") == expected
+    assert parse_instant(None) is None and parse_instant("") is None
+    with pytest.raises(ValueError):
+        parse_instant("next tuesday")
 
 
 def test_room_place_to_resource() -> None:
