@@ -194,7 +194,11 @@ class MailboxDeltaStream(Stream):
             if removed:
                 deleted, still_there = await self._confirm_removed(mailbox, removed)
                 live.extend(still_there)
-            records = [{**e, MAILBOX_KEY: mailbox} for e in live if self.keep(mailbox, e)]
+            records: list[dict[str, Any]] = []
+            for event in live:
+                if self.keep(mailbox, event):
+                    event[MAILBOX_KEY] = mailbox  # the decoded body is ours: tagged in place, not copied
+                    records.append(event)
             next_link, delta_link = body.get("@odata.nextLink"), body.get("@odata.deltaLink")
             if not next_link and not delta_link:
                 raise RemoteError(f"calendarView delta of {mailbox} answered without nextLink or deltaLink",
