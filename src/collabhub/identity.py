@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from collabhub.model import Entity, Person, PersonRef
 
 if TYPE_CHECKING:
@@ -174,7 +176,7 @@ class IdentityResolver:
                 if dept is _MISSING:
                     dept = departments[src_dept] = self.map_department(connector, src_dept)
                 if dept != src_dept:
-                    entity.department = dept
+                    _assign(entity, "department", dept)
                     entity.extra.setdefault("source_department", src_dept)
             if isinstance(entity, Person):
                 entity.departments = [self.map_department(connector, d) or d for d in entity.departments]
@@ -189,7 +191,7 @@ class IdentityResolver:
                 if proj is _MISSING:
                     proj = projects[src_proj] = self.map_project(connector, src_proj)
                 if proj != src_proj:
-                    entity.project = proj
+                    _assign(entity, "project", proj)
                     entity.extra.setdefault("source_project", src_proj)
             refs.extend(entity.person_refs())
         stats = self._resolve_refs(refs, entities)
@@ -228,7 +230,7 @@ class IdentityResolver:
                 continue
             departments = self._person_departments(owner.person_id)
             if departments:
-                entity.department = departments[0]
+                _assign(entity, "department", departments[0])
                 entity.extra.setdefault("department_from", "owner")
 
     def _resolve_refs(self, refs: list[PersonRef], entities: Sequence[Entity]) -> IdentityStats:
@@ -252,7 +254,7 @@ class IdentityResolver:
             if ref.external_id:
                 pid = self._cache.get((ref.connector, ref.external_id))
                 if pid is not None:
-                    ref.person_id = pid
+                    _assign(ref, "person_id", pid)
                     continue
             groups.setdefault(self._group_key(ref), []).append(ref)
         todo: list[tuple[tuple[str, str], list[PersonRef], _Keys]] = []
@@ -315,7 +317,7 @@ class IdentityResolver:
         for key, group, who, how in decided:
             pid = _person_id(who)
             for member in group:
-                member.person_id = pid
+                _assign(member, "person_id", pid)
             ref = group[0]
             if ref.external_id:
                 self._cache[key] = pid
@@ -370,6 +372,16 @@ class IdentityResolver:
         ext = self._group_key(ref)[1]
         self._reviewed.add((ref.connector, ext))
         self.store.add_review(ref.connector, ext, ref.model_dump(mode="json", exclude_none=True), reason, candidates)
+
+
+def _assign(model: BaseModel, name: str, value: Any) -> None:
+    """Set a declared field without pydantic's ``__setattr__`` (run per entity on the hot path).
+
+    The models do not validate assignment, so this is what ``__setattr__`` does for a declared
+    field, minus its dispatch: store the value and mark the field as set.
+    """
+    model.__dict__[name] = value
+    model.__pydantic_fields_set__.add(name)
 
 
 def _owner_ref(entity: Entity) -> PersonRef | None:

@@ -205,6 +205,7 @@ def test_people_new_in_a_page_are_created_together_and_joined_by_key(tmp_path, s
     stats = IdentityResolver(store, config, example_plugin).resolve("notes", tasks)
     assert (stats.created, stats.linked, stats.ambiguous) == (2, 1, 1)
     assert refs[0].person_id == refs[1].person_id and refs[0].person_id is not None
+    assert "person_id" in refs[0].model_fields_set and tasks[0].assignee.model_dump()["person_id"] == refs[0].person_id
     assert store.get_person(refs[0].person_id).name == "New One"
     assert refs[2].person_id not in (None, refs[0].person_id) and refs[3].person_id is None
     review = {r.external_id: sorted(r.candidates) for r in store.review_items()}
