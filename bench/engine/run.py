@@ -37,7 +37,7 @@ def _case(n: int, db: str) -> dict[str, Any]:
     from collabhub.connector import CheckResult, Connector, ConnectorConfig, Page, Stream
     from collabhub.engine import Engine
     from collabhub.hookspecs import hookimpl
-    from collabhub.model import Entity, EntityKind, PersonRef, SourceRef, Task
+    from collabhub.model import Entity, EntityKind, Task
     from collabhub.plugins import PluginHost
     from collabhub.store import Store
 
@@ -66,14 +66,17 @@ def _case(n: int, db: str) -> dict[str, Any]:
                 yield Page(records=records, cursor={"offset": offset + len(records)})
 
         def normalize(self, record: Any) -> Iterable[Entity]:
+            # one validation of nested dicts (cheaper than building SourceRef/PersonRef first)
             connector = self.connector.name
             assignee = record["assignee"]
-            yield Task(source=SourceRef(connector=connector, kind=EntityKind.TASK, external_id=record["id"]),
-                       title=record["title"], status=record["status"], status_category=record["status"],
-                       assignee=PersonRef(connector=connector, external_id=assignee["accountId"],
-                                          email=assignee["email"]),
-                       department=record["department"], labels=record["labels"], updated=record["updated"],
-                       due=record["due"])
+            yield Task.model_validate({
+                "source": {"connector": connector, "kind": "task", "external_id": record["id"]},
+                "title": record["title"], "status": record["status"], "status_category": record["status"],
+                "assignee": {"connector": connector, "external_id": assignee["accountId"],
+                             "email": assignee["email"]},
+                "department": record["department"], "labels": record["labels"], "updated": record["updated"],
+                "due": record["due"],
+            })
 
     class Synthetic(Connector):
         type = "synthetic"
