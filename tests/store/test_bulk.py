@@ -57,3 +57,26 @@ def test_executemany_stores_what_sqlalchemy_stores(store: Store, nul: bool) -> N
     if store.dialect_name == "sqlite":
         assert got[1][6] == {"title": ODD_TEXT[1], "n": 1, "f": 1 / 3, "none": None}
         assert got[1][9] == datetime(2026, 11, 2, 1, 30, 16, 123456, tzinfo=UTC)
+
+
+def test_sqlite_time_processors_match_sqlalchemys_own() -> None:
+    """The one-step SQLite processors write and read exactly what the generic two-step path does."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.types import TypeDecorator
+
+    from collabhub.store.schema import UTCDateTime
+
+    dialect = sqlite.dialect()
+    impl = UTCDateTime().dialect_impl(dialect)
+    fast_bind, fast_result = impl.bind_processor(dialect), impl.result_processor(dialect, None)
+    slow_bind = TypeDecorator.bind_processor(impl, dialect)
+    slow_result = TypeDecorator.result_processor(impl, dialect, None)
+    cst = timezone(timedelta(hours=8))
+    for value in (datetime(2026, 11, 2, 9, 0, tzinfo=cst), datetime(2026, 11, 2, 1, 2, 3, 7, tzinfo=UTC),
+                  datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2026, 3, 29, 23, 59, 59, 999999, tzinfo=cst),
+                  None):
+        stored = fast_bind(value)
+        assert stored == slow_bind(value)
+        assert fast_result(stored) == slow_result(stored) == (value.astimezone(UTC) if value else None)
+    with pytest.raises(ValueError, match="naive datetime"):
+        fast_bind(datetime(2026, 11, 2, 9, 0))
