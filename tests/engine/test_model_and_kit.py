@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import httpx
@@ -116,3 +117,53 @@ def test_simulator_faults_and_call_log():
             httpx.get(url, timeout=0.1)
         assert sim.count("/hello") == 7
         assert [c.status for c in sim.calls[:4]] == [200, 429, 429, 200]
+
+
+def _rich_entities():
+    """One entity of every kind with most fields set, odd values included."""
+    from collabhub.model import Booking, Department, Person, Project, Resource
+
+    cst = "2026-11-02T09:30:15.250000+08:00"
+    src = {"connector": "c", "url": "https://x/1?a=b", "version": "7", "updated": "2026-11-02T01:00:00Z"}
+    ref = {"connector": "c", "external_id": "u1", "person_id": 12, "display_name": "李娜 \"Lina\"",
+           "email": "l@example.com"}
+    extra = {"z": [1, 2.5, None, {"b": 1, "a": "跨部门"}], "when": datetime(2026, 1, 1, tzinfo=UTC)}
+    return [
+        Task.model_validate({"source": {**src, "kind": "task", "external_id": "T-1"}, "title": "Ship \\ it\n",
+                             "status_category": "in_progress", "assignee": ref, "labels": ["a", "ä"], "due": cst,
+                             "created": cst, "updated": cst, "extra": extra, "department": "rnd"}),
+        Meeting.model_validate({"source": {**src, "kind": "meeting", "external_id": "M-1"}, "title": "周会",
+                                "start": cst, "end": "2026-11-02T10:00:00Z", "organizer": ref,
+                                "attendees": [{"person": ref, "response": "accepted", "optional": True}],
+                                "recurrence": {"series_id": "S", "instance_start": cst}, "rooms": ["r1"],
+                                "visibility": "private", "confidential": True, "extra": {"f": 1 / 3}}),
+        Booking.model_validate({"source": {**src, "kind": "booking", "external_id": "B-1"}, "resource_id": "r1",
+                                "start": cst, "end": cst, "booked_by": ref, "status": "declined", "reason": "busy"}),
+        Resource.model_validate({"source": {**src, "kind": "resource", "external_id": "R-1"}, "name": "Room 1",
+                                 "capacity": 12}),
+        Person.model_validate({"source": {**src, "kind": "person", "external_id": "P-1"}, "name": "王芳",
+                               "departments": ["ops", "rnd"], "active": False}),
+        Department.model_validate({"source": {**src, "kind": "department", "external_id": "D-1"}, "name": "运营部",
+                                   "leader": ref}),
+        Project.model_validate({"source": {**src, "kind": "project", "external_id": "J-1"}, "name": "Hub",
+                                "lead": ref, "start": "2026-11-02", "end": cst, "deleted": True}),
+        # beyond what orjson can write: the pydantic path takes over
+        Resource.model_validate({"source": {**src, "kind": "resource", "external_id": "R-2"}, "name": "Big",
+                                 "capacity": 2**70, "extra": {"id": 2**80}}),
+    ]
+
+
+def test_entity_json_and_hash_match_pydantics_serialiser_byte_for_byte():
+    from collabhub.model import _JSON_OPTIONS, _NOT_HASHED, _canonical, _plain_fields
+
+    entities = _rich_entities()
+    for entity in entities[:-1]:  # these take orjson's fast path, which must equal pydantic's output
+        fast = orjson.dumps(entity, default=_plain_fields, option=_JSON_OPTIONS).decode()
+        assert fast == entity.__pydantic_serializer__.to_json(entity).decode(), entity.kind
+    for entity in entities:
+        serializer = entity.__pydantic_serializer__
+        assert entity_json(entity) == serializer.to_json(entity).decode(), entity.kind
+        expected = hashlib.sha256(serializer.to_json(entity, exclude=_NOT_HASHED))
+        if entity.extra:
+            expected.update(_canonical(entity.extra))
+        assert content_hash(entity) == expected.hexdigest()[:32], entity.kind
