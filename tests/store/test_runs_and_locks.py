@@ -60,3 +60,15 @@ def test_lock_lease_semantics_across_store_instances(store_url: str, store: Stor
         assert store.acquire_lock("run:jira", "A", ttl_seconds=60)
     finally:
         other.dispose()
+
+
+def test_sqlite_connections_get_the_hub_pragmas(store) -> None:
+    if store.dialect_name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    from collabhub.store.db import SQLITE_WAL_CHECKPOINT_PAGES, SQLITE_WAL_SIZE_LIMIT
+
+    with store.read() as conn:
+        values = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
+                  ("journal_mode", "synchronous", "wal_autocheckpoint", "journal_size_limit", "foreign_keys")}
+    assert values == {"journal_mode": "wal", "synchronous": 1, "wal_autocheckpoint": SQLITE_WAL_CHECKPOINT_PAGES,
+                      "journal_size_limit": SQLITE_WAL_SIZE_LIMIT, "foreign_keys": 1}

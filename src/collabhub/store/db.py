@@ -27,6 +27,14 @@ __all__ = ["MIGRATIONS_DIR", "JSONText", "StoreBase", "chunked", "dump_json"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Checkpoint the WAL into the database every 10,000 pages (~40 MB) instead of SQLite's 1,000: a
+# checkpoint ends with an fsync, and a bulk sync rewrites the same index pages again and again;
+# at 1,000 pages the checkpoints' fsyncs took a third of a 100k-entity sync on a virtual disk.
+# The WAL file is cut back to 64 MB after a checkpoint. Durability is unchanged for crashes
+# (every commit is in the WAL); a power cut may lose the last commits, which the next run reads
+# again (cursors commit with their pages).
+SQLITE_WAL_CHECKPOINT_PAGES = 10_000
+SQLITE_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 CHUNK = 500  # keys per IN list: far below SQLite's and PostgreSQL's bind-parameter limits
 # pg_advisory_xact_lock keys; arbitrary constants that name what they serialise.
 MIGRATION_LOCK_KEY = 0x636F6C6C_01
@@ -90,6 +98,8 @@ def _configure_sqlite(engine: Engine) -> None:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
+            f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}",
+            f"PRAGMA journal_size_limit={SQLITE_WAL_SIZE_LIMIT}",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         ):
