@@ -110,9 +110,9 @@ class M365Settings(ConnectorConfig):
     page_size: int = Field(100, ge=1, le=1000, description="Prefer: odata.maxpagesize for calendarView delta")
     mailbox_concurrency: int = Field(4, ge=1, le=4, description="requests in flight per mailbox (Exchange: 4)")
     parallel_mailboxes: int = Field(8, ge=1, le=64, description="mailboxes read at the same time")
-    commit_batch: int = Field(1000, ge=1, le=10000, description="records gathered (across mailboxes) into one "
-                              "committed page; each commit has a fixed cost in the store, so larger pages sync "
-                              "faster, at the price of more memory and more work redone after a crash")
+    commit_batch: int = Field(500, ge=1, le=10000, description="records gathered (across mailboxes) into one "
+                              "committed page; smaller pages pay the store's fixed cost per commit more often, "
+                              "larger ones hold more in memory and overlap reading and committing less")
     request_budget: int | None = Field(None, ge=1, description="most Graph requests (batch items included) "
                                        "per run; the run stops cleanly when spent")
     batch_size: int = Field(20, ge=1, le=20, description="requests per $batch call (Graph allows 20)")
