@@ -452,7 +452,7 @@ class Engine:
                     if entity.source.connector != connector:
                         raise MappingError(f"entity claims connector {entity.source.connector!r}, "
                                            f"expected {connector!r}")
-            except (MappingError, ValidationError, ValueError, KeyError, TypeError) as exc:
+            except (MappingError, ValidationError, ValueError, LookupError, TypeError, AttributeError) as exc:
                 reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
                 quarantine.append(QuarantineItem(external_id=_safe_id(stream, record), reason=reason[:2000],
                                                  raw=record))

@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import date
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -95,6 +95,12 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Text the store keeps in its own columns (keys, department, project, people's names and
+# contacts): a NUL character there would make PostgreSQL reject the whole page, so it is a
+# mapping error for that one record instead.
+KeyText = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_assignment=False)
 
@@ -104,7 +110,7 @@ class SourceRef(_Model):
 
     connector: str
     kind: EntityKind
-    external_id: str
+    external_id: KeyText
     url: str | None = None
     version: str | None = None
     updated: AwareDatetime | None = None
@@ -114,12 +120,12 @@ class PersonRef(_Model):
     """A person as one source system names them; ``person_id`` is the hub person identity found."""
 
     connector: str
-    external_id: str | None = None
+    external_id: KeyText | None = None
     person_id: int | None = None
-    display_name: str | None = None
-    email: str | None = None
-    mobile: str | None = None
-    employee_id: str | None = None
+    display_name: KeyText | None = None
+    email: KeyText | None = None
+    mobile: KeyText | None = None
+    employee_id: KeyText | None = None
 
 
 class Entity(_Model):
@@ -129,8 +135,8 @@ class Entity(_Model):
     source: SourceRef
     confidential: bool = False
     deleted: bool = False
-    department: str | None = None
-    project: str | None = None
+    department: KeyText | None = None
+    project: KeyText | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -230,10 +236,10 @@ class Booking(Entity):
 
 class Person(Entity):
     kind: ClassVar[EntityKind] = EntityKind.PERSON
-    name: str
-    email: str | None = None
-    mobile: str | None = None
-    employee_id: str | None = None
+    name: KeyText
+    email: KeyText | None = None
+    mobile: KeyText | None = None
+    employee_id: KeyText | None = None
     title: str | None = None
     departments: list[str] = Field(default_factory=list)
     active: bool = True

@@ -212,3 +212,18 @@ def test_people_new_in_a_page_are_created_together_and_joined_by_key(tmp_path, s
     assert review == {"a4": sorted([existing, refs[2].person_id])}
     assert store.identities_for("notes", ["a1", "a2", "a3"]) == {
         "a1": refs[0].person_id, "a2": refs[0].person_id, "a3": refs[2].person_id}
+
+
+def test_a_nul_in_a_remote_id_quarantines_that_record_only(tmp_path, store_url, example_plugin, setup):
+    """PostgreSQL cannot store NUL in text: the record is a mapping error, the page still commits."""
+    import json
+
+    config, store, items = setup(n=3)
+    lines = items.read_text(encoding="utf-8").splitlines()
+    bad = json.loads(lines[1])
+    bad["id"] = "A-\x001"
+    items.write_text("\n".join([lines[0], json.dumps(bad), lines[2]]) + "\n", encoding="utf-8")
+    summary = _run(config, store, example_plugin)
+    assert summary.status == "ok", summary.errors
+    assert (summary.total("created"), summary.total("quarantined")) == (2, 1)
+    assert "pattern" in store.quarantined()[0].reason

@@ -24,6 +24,7 @@ PER_PAGE = 3
 
 class Settings(ConnectorConfig):
     fail_at: int | None = None  # the page whose read raises
+    odd_record_in: int | None = None  # a page that also carries a record of the wrong shape
 
 
 class Counted(Stream):
@@ -41,14 +42,17 @@ class Counted(Stream):
                     raise RemoteError("page endpoint answered HTTP 500", connector=self.connector.name)
                 await asyncio.sleep(0)
                 self.log.append(f"read {number}")
-                records = [{"id": f"T-{number}-{i}"} for i in range(PER_PAGE)]
+                records: list[Any] = [{"id": f"T-{number}-{i}"} for i in range(PER_PAGE)]
+                if number == self.connector.config.odd_record_in:
+                    records.insert(1, "not an object")
                 yield Page(records=records, cursor={"page": number + 1})
         finally:
             self.log.append("closed")
 
     def normalize(self, record: Any) -> Iterable[Entity]:
+        title = record.get("title") or record["id"]  # a str record fails here: AttributeError
         yield Task(source=SourceRef(connector=self.connector.name, kind=EntityKind.TASK,
-                                    external_id=record["id"]), title=record["id"])
+                                    external_id=record["id"]), title=title)
 
 
 class CountedConnector(Connector):
@@ -73,10 +77,9 @@ def hub(tmp_path: Path, store_url: str):
 
     def make(**settings: Any) -> tuple[Any, Store, PluginHost]:
         cfg = tmp_path / "hub.yaml"
-        fail_at = settings.get("fail_at")
+        options = "".join(f"    {key}: {value}\n" for key, value in settings.items())
         cfg.write_text(f'store: {{url: "{store_url}"}}\n'
-                       f"connectors:\n  counted:\n    type: counted\n"
-                       + (f"    fail_at: {fail_at}\n" if fail_at is not None else ""), encoding="utf-8")
+                       f"connectors:\n  counted:\n    type: counted\n{options}", encoding="utf-8")
         config = load_config(cfg, host=host)
         store = Store(config.store.url)
         store.upgrade()
@@ -145,3 +148,12 @@ def test_stop_commits_the_page_in_hand_and_drops_the_pages_read_ahead(hub: Any) 
     assert Counted.log.count("closed") == 1  # the reader's generator was closed, not abandoned
     creates = [c for c in store.changes_since(0, limit=100) if c.op == "create"]
     assert len(creates) == 2 * PER_PAGE
+
+
+def test_a_record_of_the_wrong_shape_is_quarantined_not_a_crash(hub: Any) -> None:
+    config, store, host = hub(odd_record_in=3)
+    summary = _run(config, store, host)
+    assert summary.status == "ok", summary.errors
+    assert (summary.total("created"), summary.total("quarantined")) == (PAGES * PER_PAGE, 1)
+    (item,) = store.quarantined()
+    assert item.reason.startswith("AttributeError") and item.raw == "not an object"

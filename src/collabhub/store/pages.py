@@ -349,6 +349,10 @@ class _PageWriter:
         """Insert quarantine rows; an unresolved older row for the same record is replaced."""
         if not items:
             return
+        # the id may be why the record failed: a NUL is kept as text (PostgreSQL refuses NUL)
+        items = [QuarantineItem(i.external_id and i.external_id.replace("\x00", "\\u0000"),
+                                i.reason.replace("\x00", ""), i.raw)
+                 if "\x00" in (i.external_id or "") + i.reason else i for i in items]
         ids = sorted({i.external_id for i in items if i.external_id is not None})
         for chunk in chunked(ids):
             self.conn.execute(
@@ -357,7 +361,7 @@ class _PageWriter:
             )
         rows = [
             {
-                "connector": self.connector, "stream": stream, "external_id": i.external_id, "reason": i.reason,
+                "connector": self.connector, "stream": stream, "reason": i.reason, "external_id": i.external_id,
                 "raw": _raw_json(i.raw), "run_id": self.run_id, "at": self.now, "resolved": False,
                 "resolved_at": None,
             }
