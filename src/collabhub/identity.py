@@ -203,12 +203,22 @@ class IdentityResolver:
 
     def _person_departments(self, pid: int) -> list[str]:
         if pid not in self._departments:
-            person = self.store.get_person(pid)
-            self._departments[pid] = list(person.departments) if person else []
+            self._load_departments([pid])
         return self._departments[pid]
+
+    def _load_departments(self, pids: Iterable[int]) -> None:
+        """Cache the departments of the people not cached yet, in one query."""
+        missing = {pid for pid in pids if pid not in self._departments}
+        if missing:
+            found = self.store.get_people(missing)
+            for pid in missing:
+                person = found.get(pid)
+                self._departments[pid] = list(person.departments) if person else []
 
     def _learn_departments(self, connector: str, entities: Sequence[Entity]) -> None:
         """Directory records tell which departments a hub person belongs to."""
+        self._load_departments(pid for entity in entities if isinstance(entity, Person)
+                               and (pid := self._cache.get((connector, entity.source.external_id))) is not None)
         for entity in entities:
             if not isinstance(entity, Person) or not entity.departments:
                 continue
@@ -222,12 +232,12 @@ class IdentityResolver:
 
     def _inherit_departments(self, entities: Sequence[Entity]) -> None:
         """An entity its source filed under no department belongs to its owner's department."""
-        for entity in entities:
-            if entity.department or isinstance(entity, Person):
-                continue
-            owner = _owner_ref(entity)
-            if owner is None or owner.person_id is None:
-                continue
+        owners = [(entity, owner) for entity in entities
+                  if not entity.department and not isinstance(entity, Person)
+                  and (owner := _owner_ref(entity)) is not None and owner.person_id is not None]
+        self._load_departments(owner.person_id for _, owner in owners if owner.person_id is not None)
+        for entity, owner in owners:
+            assert owner.person_id is not None
             departments = self._person_departments(owner.person_id)
             if departments:
                 _assign(entity, "department", departments[0])

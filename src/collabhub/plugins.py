@@ -157,7 +157,10 @@ class PluginHost:
         self.pm.hook.register_commands(cli=cli)
 
     def resolve_person(self, ref: PersonRef) -> dict[str, str] | None:
-        return self.pm.hook.resolve_person(ref=ref)
+        caller = self.pm.hook.resolve_person
+        if not caller.get_hookimpls():  # nobody implements it: skip pluggy's call machinery
+            return None
+        return caller(ref=ref)
 
     def run_finished(self, connector: str, run_id: int, status: str, counts: dict[str, Any]) -> None:
         self.pm.hook.run_finished(connector=connector, run_id=run_id, status=status, counts=counts)

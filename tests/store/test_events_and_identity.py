@@ -57,6 +57,9 @@ def test_people_and_identities(store: Store) -> None:
     store.update_person(bob, email="bob@example.com", departments=["pmo", "rnd"])
     got = store.get_person(bob)
     assert (got.email, got.departments, got.employee_id) == ("bob@example.com", ["pmo", "rnd"], "E002")
+    many = store.get_people([bob, alice, 999_999, alice])
+    assert {pid: p.name for pid, p in many.items()} == {alice: "Alice", bob: "Bob"}
+    assert store.get_people([]) == {}
     with pytest.raises(ValueError, match="unknown person fields"):
         store.update_person(bob, salary=1)
     assert store.get_person(999_999) is None

@@ -115,6 +115,14 @@ class IdentityMixin(StoreBase):
             row = conn.execute(select(people).where(people.c.id == person_id)).first()
         return None if row is None else _person(row)
 
+    def get_people(self, person_ids: Iterable[int]) -> dict[int, PersonRow]:
+        """The people with these ids (one query per 500 ids); unknown ids are left out."""
+        found: dict[int, PersonRow] = {}
+        with self.read() as conn:
+            for chunk in chunked(sorted(set(person_ids))):
+                found.update((r.id, _person(r)) for r in conn.execute(select(people).where(people.c.id.in_(chunk))))
+        return found
+
     def iter_people(self, *, batch_size: int = 1000) -> Iterator[PersonRow]:
         """Every person in id order, ``batch_size`` rows per query."""
         last_id = 0
