@@ -94,8 +94,7 @@ class _Incoming:
     own_time: datetime | None
     updated_at: datetime
 
-    @property
-    def data(self) -> JSONText:
+    def json(self) -> JSONText:
         """The entity's JSON, encoded only for the rows actually written (unchanged ones skip it)."""
         return JSONText(entity_json(self.entity))
 
@@ -151,6 +150,15 @@ def _raw_json(raw: Any) -> Any:
     if len(text) <= RAW_LIMIT:
         return json.loads(text)
     return {"truncated": True, "size": len(text), "head": text[:RAW_LIMIT]}
+
+
+def _without_nul(item: QuarantineItem) -> QuarantineItem:
+    """The id may be why the record failed: a NUL is kept as the text ``\\u0000`` (PostgreSQL
+    refuses NUL in text)."""
+    if "\x00" not in (item.external_id or "") + item.reason:
+        return item
+    external_id = item.external_id.replace("\x00", "\\u0000") if item.external_id else item.external_id
+    return QuarantineItem(external_id, item.reason.replace("\x00", ""), item.raw)
 
 
 def _by_kind(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -239,7 +247,7 @@ class _PageWriter:
         if not pairs:
             return
         executemany(self.conn, _TOUCH_ENTITY, [
-            {"b_id": old.id, "b_data": item.data, "b_updated_at": item.updated_at} for item, old in pairs])
+            {"b_id": old.id, "b_data": item.json(), "b_updated_at": item.updated_at} for item, old in pairs])
 
     def _insert(self, items: list[_Incoming], echoes: set[tuple[str, str]]) -> None:
         if not items:
@@ -249,7 +257,7 @@ class _PageWriter:
         rows = [
             {
                 "id": entity_id, "connector": self.connector, "kind": i.kind, "external_id": i.external_id,
-                "version": 1, "content_hash": i.hash, "deleted": False, "data": i.data,
+                "version": 1, "content_hash": i.hash, "deleted": False, "data": i.json(),
                 "department": i.entity.department, "project": i.entity.project,
                 "updated_at": i.updated_at, "first_seen": self.now, "last_changed": self.now,
             }
@@ -268,7 +276,7 @@ class _PageWriter:
             return
         params = [
             {
-                "b_id": old.id, "b_data": item.data, "b_hash": item.hash, "b_version": old.version + 1,
+                "b_id": old.id, "b_data": item.json(), "b_hash": item.hash, "b_version": old.version + 1,
                 "b_deleted": item.deleted, "b_updated_at": item.updated_at, "b_department": item.entity.department,
                 "b_project": item.entity.project, "b_now": self.now,
             }
@@ -349,10 +357,7 @@ class _PageWriter:
         """Insert quarantine rows; an unresolved older row for the same record is replaced."""
         if not items:
             return
-        # the id may be why the record failed: a NUL is kept as text (PostgreSQL refuses NUL)
-        items = [QuarantineItem(i.external_id and i.external_id.replace("\x00", "\\u0000"),
-                                i.reason.replace("\x00", ""), i.raw)
-                 if "\x00" in (i.external_id or "") + i.reason else i for i in items]
+        items = [_without_nul(i) for i in items]
         ids = sorted({i.external_id for i in items if i.external_id is not None})
         for chunk in chunked(ids):
             self.conn.execute(
