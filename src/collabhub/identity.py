@@ -232,13 +232,12 @@ class IdentityResolver:
 
     def _inherit_departments(self, entities: Sequence[Entity]) -> None:
         """An entity its source filed under no department belongs to its owner's department."""
-        owners = [(entity, owner) for entity in entities
-                  if not entity.department and not isinstance(entity, Person)
-                  and (owner := _owner_ref(entity)) is not None and owner.person_id is not None]
-        self._load_departments(owner.person_id for _, owner in owners if owner.person_id is not None)
-        for entity, owner in owners:
-            assert owner.person_id is not None
-            departments = self._person_departments(owner.person_id)
+        owned = [(entity, owner.person_id) for entity in entities
+                 if not entity.department and not isinstance(entity, Person)
+                 and (owner := _owner_ref(entity)) is not None and owner.person_id is not None]
+        self._load_departments(pid for _, pid in owned)
+        for entity, pid in owned:
+            departments = self._person_departments(pid)
             if departments:
                 _assign(entity, "department", departments[0])
                 entity.extra.setdefault("department_from", "owner")
