@@ -216,9 +216,10 @@ class IdentityResolver:
                 self._departments[pid] = list(person.departments) if person else []
 
     def _learn_departments(self, connector: str, entities: Sequence[Entity]) -> None:
-        """Directory records tell which departments a hub person belongs to."""
+        """Directory records tell which departments a hub person belongs to (one write per page)."""
         self._load_departments(pid for entity in entities if isinstance(entity, Person)
                                and (pid := self._cache.get((connector, entity.source.external_id))) is not None)
+        changed: dict[int, list[str]] = {}
         for entity in entities:
             if not isinstance(entity, Person) or not entity.departments:
                 continue
@@ -227,8 +228,8 @@ class IdentityResolver:
                 continue
             wanted = [d for d in entity.departments if d]
             if wanted and self._person_departments(pid) != wanted:
-                self.store.update_person(pid, departments=wanted)
-                self._departments[pid] = wanted
+                changed[pid] = self._departments[pid] = wanted
+        self.store.set_departments(changed)
 
     def _inherit_departments(self, entities: Sequence[Entity]) -> None:
         """An entity its source filed under no department belongs to its owner's department."""

@@ -60,6 +60,9 @@ def test_people_and_identities(store: Store) -> None:
     many = store.get_people([bob, alice, 999_999, alice])
     assert {pid: p.name for pid, p in many.items()} == {alice: "Alice", bob: "Bob"}
     assert store.get_people([]) == {}
+    store.set_departments({alice: ["ops"], bob: []})
+    assert [store.get_person(p).departments for p in (alice, bob)] == [["ops"], []]
+    store.set_departments({})
     with pytest.raises(ValueError, match="unknown person fields"):
         store.update_person(bob, salary=1)
     assert store.get_person(999_999) is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from collabhub.store.db import StoreBase, chunked
@@ -109,6 +109,17 @@ class IdentityMixin(StoreBase):
         with self.write() as conn:
             if conn.execute(stmt).rowcount != 1:
                 raise ValueError(f"no person with id {person_id}")
+
+    def set_departments(self, departments: Mapping[int, Sequence[str]]) -> None:
+        """Replace the departments of several people in one transaction (person id -> departments)."""
+        if not departments:
+            return
+        now = self.now()
+        stmt = (update(people).where(people.c.id == bindparam("b_id"))
+                .values(departments=bindparam("b_departments"), updated_at=bindparam("b_now")))
+        with self.write() as conn:
+            conn.execute(stmt, [{"b_id": pid, "b_departments": list(d), "b_now": now}
+                                for pid, d in departments.items()])
 
     def get_person(self, person_id: int) -> PersonRow | None:
         with self.read() as conn:
