@@ -8,7 +8,7 @@ import pytest
 
 PUBLIC = {
     "collabhub.connector": {"CheckResult", "Connector", "ConnectorConfig", "ConnectorContext", "Delivery",
-                            "DeliveryResult", "Page", "Stream", "WebhookSink", "Writer"},
+                            "DeliveryResult", "Page", "SendSlots", "Stream", "WebhookSink", "Writer"},
     "collabhub.model": {"Attendee", "Booking", "BookingStatus", "Department", "ENTITY_TYPES", "Entity", "EntityKind",
                         "Link", "Meeting", "MeetingStatus", "Person", "PersonRef", "Project", "Recurrence", "Resource",
                         "ResourceKind", "ResponseStatus", "SourceRef", "StatusCategory", "Task", "Visibility",

@@ -57,7 +57,7 @@ class DingTalkConnector(Connector):
         self._scope: tuple[datetime, list[str]] | None = None
         self._auth: DingTalkAuth | None = None
         self._stream_task: asyncio.Task[None] | None = None
-        self.robot_windows: dict[str, Any] = {}  # robot name -> RobotWindow (20 messages a minute)
+        self.robot_windows: dict[str, Any] = {}  # send key -> RobotWindow, when the context has no send_slots
 
     def __repr__(self) -> str:
         return f"DingTalkConnector(name={self.name!r}, app_key={self.config.app_key!r})"

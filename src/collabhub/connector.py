@@ -46,6 +46,7 @@ __all__ = [
     "Delivery",
     "DeliveryResult",
     "Page",
+    "SendSlots",
     "Stream",
     "WebhookSink",
     "Writer",
@@ -142,13 +143,28 @@ class WebhookSink(Protocol):
         """Keep an inbound event (e.g. a card acknowledgement) for the rules to read."""
 
 
+class SendSlots(Protocol):
+    """Send-rate windows shared by every process on the hub's store (the engine gives the store's)."""
+
+    async def take(self, key: str, limit: int, window: float) -> float:
+        """Take one of ``limit`` slots per ``window`` seconds for ``key``: 0.0, or the seconds until one is free."""
+
+    async def block(self, key: str, seconds: float, limit: int, window: float) -> None:
+        """Take every slot of ``key`` for the next ``seconds`` (the remote throttled it)."""
+
+
 @dataclass
 class ConnectorContext:
-    """What the hub hands a connector: the test seam for transports and the clock."""
+    """What the hub hands a connector: the test seam for transports and the clock.
+
+    ``send_slots`` is set by the engine (shared through the store); without it (a connector built
+    on its own, e.g. in a unit test) a writer keeps its rate window in memory.
+    """
 
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     state: dict[str, Any] = field(default_factory=dict)
+    send_slots: SendSlots | None = None
 
 
 class Stream(ABC):

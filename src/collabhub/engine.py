@@ -41,6 +41,7 @@ from collabhub.errors import CollabhubError, ConnectorError, MappingError, Quota
 from collabhub.identity import IdentityResolver, IdentityStats
 from collabhub.model import Entity, EntityKind
 from collabhub.store.rows import PageStats
+from collabhub.store.slots import StoreSendSlots
 
 if TYPE_CHECKING:
     from collabhub.config import HubConfig
@@ -217,7 +218,10 @@ class Engine:
         if name not in self._connectors:
             entry = self.config.connectors[name]
             cls = self.host.connector_class(entry.type)
-            context = self._context_factory(name) if self._context_factory else ConnectorContext()
+            if self._context_factory:
+                context = self._context_factory(name)
+            else:  # send-rate windows shared with every process on this store
+                context = ConnectorContext(send_slots=StoreSendSlots(self.store))
             self._connectors[name] = cls(name, entry.config, context)
         return self._connectors[name]
 

@@ -8,8 +8,10 @@ import socket
 import pytest
 
 from collabhub.config import load_config
+from collabhub.connector import ConnectorContext
 from collabhub.engine import Engine
 from collabhub.store import Store
+from collabhub.store.slots import StoreSendSlots
 
 
 @pytest.fixture
@@ -227,3 +229,11 @@ def test_a_nul_in_a_remote_id_quarantines_that_record_only(tmp_path, store_url, 
     assert summary.status == "ok", summary.errors
     assert (summary.total("created"), summary.total("quarantined")) == (2, 1)
     assert "pattern" in store.quarantined()[0].reason
+
+
+def test_default_context_shares_send_slots_through_the_store(setup, example_plugin):
+    config, store, _ = setup(n=1)
+    slots = Engine(config, store, example_plugin).connector("notes").context.send_slots
+    assert isinstance(slots, StoreSendSlots) and slots.store is store
+    own = Engine(config, store, example_plugin, context_factory=lambda name: ConnectorContext())
+    assert own.connector("notes").context.send_slots is None  # a factory's context is kept as it is

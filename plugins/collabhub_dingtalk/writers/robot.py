@@ -4,8 +4,10 @@
 ``{msgtype, markdown|actionCard|text|link|feedCard, at, msgUuid}``. DingTalk throttles a robot for
 10 minutes once it sends more than 20 messages in a minute, so the writer keeps a sliding window
 per robot and, when it is full, raises a retryable ``DeliveryError`` with the wait: the outbox keeps
-the message and sends it later. Nothing is dropped. A ``410100`` answer (another process used the
-robot) is handled the same way.
+the message and sends it later. Nothing is dropped. The window is the store's
+(``ConnectorContext.send_slots``), shared by every worker process on it; a connector built without
+one keeps it in memory. A ``410100`` answer (something else used the robot) blocks the robot in the
+window for the 10 minutes and is handled the same way.
 
 Content: either a ready DingTalk body (``{"msgtype": "markdown", "markdown": {...}}``),
 ``{title, text, buttons: [{title, url}], single_url, at_mobiles, at_user_ids, at_all}``, or the
@@ -23,7 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from collabhub.channels import content_markdown
-from collabhub.connector import Delivery, DeliveryResult, Writer
+from collabhub.connector import Delivery, DeliveryResult, SendSlots, Writer
 from collabhub.errors import Action, ConnectorError, DeliveryError, ErrorResolution, Who
 from collabhub_dingtalk.crypto import robot_sign
 from collabhub_dingtalk.errors import ROBOT_THROTTLE_WAIT, error_body
@@ -55,6 +57,27 @@ class RobotWindow:
 
     def record(self, now: float) -> None:
         self.sent.append(now)
+
+
+class _MemorySlots:
+    """``SendSlots`` in this process only (the connector's ``robot_windows``), for a connector without a store."""
+
+    def __init__(self, connector: Any) -> None:
+        self.connector = connector
+
+    def _window(self, key: str, limit: int) -> RobotWindow:
+        windows: dict[str, RobotWindow] = self.connector.robot_windows
+        return windows.setdefault(key, RobotWindow(limit))
+
+    async def take(self, key: str, limit: int, window: float) -> float:
+        robot_window, now = self._window(key, limit), self.connector.now().timestamp()
+        wait = robot_window.wait(now)
+        if wait == 0:
+            robot_window.record(now)
+        return wait
+
+    async def block(self, key: str, seconds: float, limit: int, window: float) -> None:
+        self._window(key, limit).throttled_until = self.connector.now().timestamp() + seconds
 
 
 def robot_body(content: Mapping[str, Any], msg_uuid: str) -> dict[str, Any]:
@@ -110,16 +133,12 @@ class RobotWriter(Writer):
                                 retryable=False)
         return str(name), robots[name]
 
-    def _window(self, name: str, per_minute: int) -> RobotWindow:
-        windows: dict[str, RobotWindow] = self.connector.robot_windows  # type: ignore[attr-defined]
-        return windows.setdefault(name, RobotWindow(per_minute))
-
     async def deliver(self, delivery: Delivery) -> DeliveryResult:
         connector: Any = self.connector
         name, robot = self._robot(delivery)
-        window = self._window(name, robot.per_minute)
-        now = connector.now().timestamp()
-        wait = window.wait(now)
+        slots: SendSlots = connector.context.send_slots or _MemorySlots(connector)
+        key = f"dingtalk:{connector.name}:robot:{name}"
+        wait = await slots.take(key, robot.per_minute, WINDOW)
         if wait > 0:
             raise DeliveryError(f"robot {name!r} already sent {robot.per_minute} messages in the last minute; "
                                 f"the message stays queued and is sent in {wait:.0f} s", retryable=True,
@@ -130,14 +149,13 @@ class RobotWriter(Writer):
             robot.access_token.get_secret_value(), safe="")
         if robot.secret is not None:
             url += f"&timestamp={timestamp}&sign={robot_sign(robot.secret.get_secret_value(), timestamp)}"
-        window.record(now)
         try:
             response = await connector.request("POST", url, json=robot_body(delivery.content, msg_uuid),
                                                classify=_robot_classify(connector.classify))
         except ConnectorError as exc:
             raise as_delivery_error(exc, f"robot {name!r}") from None
         if (error_body(response) or {}).get("errcode") == 410100:
-            window.throttled_until = now + ROBOT_THROTTLE_WAIT
+            await slots.block(key, ROBOT_THROTTLE_WAIT, robot.per_minute, WINDOW)
             raise DeliveryError(f"DingTalk throttled robot {name!r} (over 20 messages a minute); the message stays "
                                 "queued", retryable=True, retry_after=ROBOT_THROTTLE_WAIT)
         return DeliveryResult(external_id=msg_uuid, detail={"robot": name})

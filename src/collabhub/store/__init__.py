@@ -17,6 +17,7 @@ Tables (``schema.py``; migrations in ``migrations/versions``):
 - ``seen_events`` (webhook replay protection), ``refresh_requests`` (targeted re-pulls),
   ``inbound_events`` (e.g. card acknowledgements).
 - ``people``, ``person_identities``, ``identity_review``: one person across systems.
+- ``send_slots``: send-rate windows (e.g. 20 robot messages a minute) shared by every process.
 
 Datetimes go in and come out timezone-aware UTC on both databases.
 """

@@ -305,6 +305,14 @@ inbound_events = Table(
     _ts("at"),
 )
 
+send_slots = Table(
+    "send_slots",
+    metadata,
+    Column("key", String, nullable=False),
+    _ts("at"),
+    Index("ix_send_slots_key_at", "key", "at"),
+)
+
 people = Table(
     "people",
     metadata,
