@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,7 @@ def _case(n: int, db: str) -> dict[str, Any]:
     store.dispose()
     if cleanup:
         cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)  # the SQLite file of a 100k case is over 100 MB
     return {
         "n": n, "db": db, "status": summary.status, "created": summary.total("created"), "changes": changes,
         "seconds": round(seconds, 2), "entities_per_s": round(n / seconds),
